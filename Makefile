@@ -56,7 +56,10 @@ PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(B)/obj/%.o)
 # interpose the test binary's own malloc).
 PRELOAD_CORE_OBJS := $(filter-out $(B)/obj/preload/hooks.o,$(PRELOAD_OBJS))
 ANALYZER_SRCS := $(wildcard analyzer/*.c)
-ANALYZER_OBJS := $(ANALYZER_SRCS:%.c=$(B)/obj/%.o)
+# pprof.c's protobuf-c code, generated from analyzer/profile.proto (protoc-c).
+GEN_PB_C := $(B)/gen/profile.pb-c.c
+GEN_PB_H := $(B)/gen/profile.pb-c.h
+ANALYZER_OBJS := $(ANALYZER_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/profile.pb-c.o
 ANALYZER_LIB_OBJS := $(filter-out $(B)/obj/analyzer/main.o,$(ANALYZER_OBJS))
 SUPPORT_SRCS := $(wildcard tests/support/*.c)
 SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(B)/obj/%.o)
@@ -177,7 +180,17 @@ $(B)/libheapprof.so: $(PRELOAD_OBJS)
 $(B)/obj/analyzer/%.o: analyzer/%.c $(B)/.flags
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(HP_CFLAGS) $(HP_SAN) -DHP_VERSION='"$(HP_VERSION)"' $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(HP_CFLAGS) $(HP_SAN) -I$(B)/gen -DHP_VERSION='"$(HP_VERSION)"' $(CFLAGS) -c $< -o $@
+
+$(GEN_PB_H): $(GEN_PB_C)
+$(GEN_PB_C): analyzer/profile.proto
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  PROTOC  $<")
+	$(Q)protoc-c --c_out=$(@D) --proto_path=analyzer analyzer/profile.proto
+$(B)/obj/gen/profile.pb-c.o: $(GEN_PB_C) $(B)/.flags
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HP_CFLAGS) $(HP_SAN) -I$(B)/gen $(CFLAGS) -c $< -o $@
+$(B)/obj/analyzer/pprof.o: $(GEN_PB_H)
 
 $(B)/heapanalyze: $(ANALYZER_OBJS)
 	@$(if $(Q),echo "  LD      $@")
@@ -203,7 +216,7 @@ $(UNIT_PRELOAD_BINS): $(B)/tests/unit/%: tests/unit/%.c $(PRELOAD_CORE_OBJS) $(B
 $(UNIT_ANALYZER_BINS): $(B)/tests/unit/%: tests/unit/%.c $(ANALYZER_LIB_OBJS) $(SUPPORT_OBJS) $(B)/.flags
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(HP_CFLAGS) $(HP_SAN) -Ianalyzer -Itests/support $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(HP_CFLAGS) $(HP_SAN) -Ianalyzer -Itests/support -I$(B)/gen $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(ANALYZER_LIB_OBJS) $(SUPPORT_OBJS) $(ANALYZER_LIBS) $(CMOCKA_LIBS)
 
 # Test and example programs: -O1 keeps call sites real, -g for symbols.
@@ -229,10 +242,10 @@ $(B)/bench/%: bench/%.c
 	$(Q)$(CC) -std=gnu11 -O2 -g $(HP_WARN) -D_GNU_SOURCE -pthread $(CFLAGS) $(LDFLAGS) -o $@ $< -lm
 
 # The fuzz target compiles the analyzer's sources itself, with clang's libFuzzer.
-$(B)/fuzz/%: tests/fuzz/%.c $(filter-out analyzer/main.c,$(ANALYZER_SRCS)) $(B)/.flags
+$(B)/fuzz/%: tests/fuzz/%.c $(filter-out analyzer/main.c,$(ANALYZER_SRCS)) $(GEN_PB_C) $(GEN_PB_H) $(B)/.flags
 	@mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ianalyzer \
+	$(Q)$(FUZZ_CC) -std=gnu11 -O1 -g -D_GNU_SOURCE -Iinclude -Ianalyzer -I$(B)/gen \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(filter-out analyzer/main.c,$(ANALYZER_SRCS)) \
-	    $(ANALYZER_LIBS)
+	    $(GEN_PB_C) $(ANALYZER_LIBS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

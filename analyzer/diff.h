@@ -20,9 +20,22 @@ typedef enum hp_diff_format_e {
 } hp_diff_format_t;
 
 /* Writes the differences cur - base to out, sorted by the largest absolute
- * change. kind selects the measure for the flame and folded formats; text
- * and JSON show allocated, peak and leaked. top limits rows (0 = all).
- * Returns 0 or a negative hp_err. */
+ * change of allocated, peak or leaked bytes (then of calls, then by stack).
+ * kind selects the measure for the flame and folded formats, which show
+ * only growth (positive deltas); text and JSON show allocated, peak and
+ * leaked. top limits rows (0 = all); the text leaves out unchanged sites.
+ *
+ * JSON: {"base": totals, "cur": totals, "delta": totals, "matched_sites",
+ * "new_sites", "gone_sites", "sites": [{"status": "matched"|"new"|"gone",
+ * "stack": [{"function", "file", "line", "module", "inlined"}, ...]
+ * (innermost first), "base", "cur", "delta": {"allocations",
+ * "allocated_bytes", "peak_bytes", "leaked_bytes", "leaked_blocks",
+ * "temporary_allocations"}}]}, where totals holds exe, pid, sampling_rate,
+ * total_allocations, total_bytes, peak_bytes, leaked_bytes, leaked_blocks,
+ * temporary_allocations (delta: the numeric ones).
+ *
+ * Returns 0, HP_ERR_USAGE for a bad fmt or kind, HP_ERR_NOMEM or HP_ERR_IO.
+ * base and cur stay owned by the caller. */
 int hp_diff_write(FILE *out, const hp_analysis_t *base, const hp_analysis_t *cur,
                   hp_diff_format_t fmt, hp_kind_t kind, size_t top);
 

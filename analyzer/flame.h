@@ -11,7 +11,9 @@
 /*
  * Writes a self-contained interactive SVG flamegraph of a, frame widths
  * proportional to kind (zoom on click, search, tooltips; no network).
- * title may be NULL. Returns 0 or a negative hp_err.
+ * The heading reads "<kind>: <title>"; title may be NULL (then a->exe).
+ * Frames narrower than 0.1% of the total are merged into their parent.
+ * Returns 0 or a negative hp_err (HP_ERR_NOMEM, HP_ERR_IO).
  */
 int hp_flame_write_svg(FILE *out, const hp_analysis_t *a, hp_kind_t kind, const char *title);
 

@@ -98,6 +98,16 @@ typedef struct hp_analysis_s {
     size_t nsites;
 
     void *priv;               /* model.c's own storage (strings, frames) */
+
+    /* Added by model.c (fields above keep their meaning). */
+    size_t ncounters;         /* HP_REC_COUNTERS records read */
+    int totals_estimated;     /* 1: no counters in the trace (cut short before
+                                 any thread wrote them); the totals above are
+                                 the replay's figures instead */
+    uint64_t unknown_frees;   /* free records of addresses never allocated in
+                                 the trace (ignored for live and peak) */
+    uint32_t ppid;            /* parent of the process at start */
+    uint32_t header_flags;    /* HP_HDR_* of the file header */
 } hp_analysis_t;
 
 /*

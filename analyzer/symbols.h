@@ -8,6 +8,13 @@
  * build-id (/usr/lib/debug/.build-id/xx/yyyy.debug) and by debuglink. A
  * module whose file on disk has another build-id than the trace recorded is
  * not used: its frames keep module+offset, and one warning names it.
+ *
+ * Environment: HEAPPROF_DEBUG_PATH, a colon-separated list of directories
+ * searched for separate debuginfo before the default places (beside the
+ * module, its .debug/ subdirectory, /usr/lib/debug): by build-id as
+ * DIR/.build-id/xx/yyyy.debug, and by .gnu_debuglink name. Read by
+ * hp_symbols_new(). DEBUGINFOD_URLS, when set, lets libdw fetch missing
+ * debuginfo from a debuginfod server (libdw's own behaviour).
  */
 #ifndef HP_SYMBOLS_H
 #define HP_SYMBOLS_H
@@ -30,8 +37,11 @@ typedef struct hp_symbols_s hp_symbols_t;
 
 /*
  * Creates a symbolizer. warn (may be NULL) receives one message per module
- * that cannot be used (missing file, build-id mismatch, no symbols).
- * Returns NULL when out of memory.
+ * that cannot be used (missing file, build-id mismatch, not ELF, neither
+ * DWARF nor a symbol table), the first time a pc in it is looked up; the
+ * kernel's [vdso] / linux-vdso.so.1 has no file and is never warned about.
+ * msg is only valid during the call. Modules are opened lazily, on their
+ * first lookup. Returns NULL when out of memory.
  */
 hp_symbols_t *hp_symbols_new(void (*warn)(void *ctx, const char *msg), void *ctx);
 

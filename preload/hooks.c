@@ -1,0 +1,466 @@
+/*
+ * hooks.c - the exported malloc family, dlopen/dlclose, exec*, heapprof_*.
+ *
+ * Every hook forwards to the real function (real.h) with its exact
+ * semantics - return value, errno, alignment, zeroing, overflow checks all
+ * come from the real allocator - and then tells tbuf.h what happened. A
+ * failed call counts nothing. Allocations made while the reentrancy guard
+ * is held (the profiler's own) are forwarded only. Frees are accounted
+ * before the real free, so a concurrent allocation that reuses the address
+ * is always recorded after it. This file holds no state and makes no
+ * recording decisions.
+ *
+ * posix_spawn and system() create their child inside libc (clone + an
+ * internal execve), which no hook here sees: such children are profiled
+ * only if they inherit LD_PRELOAD, and the parent's trace is not flushed
+ * first (it does not need to be: the parent keeps running).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "heapprof/error.h"
+#include "heapprof/heapprof.h"
+#include "init.h"
+#include "real.h"
+#include "tbuf.h"
+
+#define HP_EXPORT __attribute__((visibility("default")))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Resolves the real functions; returns -1 when the caller must use the
+ * bootstrap arena instead (dlsym is allocating on this very thread). */
+static int boot(void)
+{
+    hp_guard_enter();
+    int rc = hp_real_init();
+    hp_guard_leave();
+    return rc == 0 ? 0 : -1;
+}
+
+static void *arena(size_t n, size_t align)
+{
+    void *p = hp_real_arena_alloc(n, align);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+HP_EXPORT void *malloc(size_t n)
+{
+    void *p = hp_real.malloc(n); /* a bootstrap stub until resolved (real.c) */
+    if (UNLIKELY(!p) || hp_guard_active())
+        return p;
+    hp_tbuf_alloc(HP_FN_MALLOC, p, n);
+    return p;
+}
+
+HP_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+    void *p = hp_real.calloc(nmemb, size); /* a bootstrap stub until resolved */
+    if (UNLIKELY(!p) || hp_guard_active())
+        return p;
+    hp_tbuf_alloc(HP_FN_CALLOC, p, nmemb * size);
+    return p;
+}
+
+static inline void account_free(void *p)
+{
+    uint64_t ts = 0;
+    int tracked = hp_tbuf_free_begin(p, &ts);
+    hp_tbuf_free_end(p, tracked, ts);
+}
+
+HP_EXPORT void free(void *p)
+{
+    if (UNLIKELY(!p))
+        return;
+    if (UNLIKELY(hp_real_in_arena(p)))
+        return;
+    if (!hp_guard_active())
+        account_free(p);
+    hp_real.free(p);
+}
+
+/* realloc/reallocarray share this: real is the call to make. */
+static void *realloc_common(void *p, size_t n, int fn, void *(*call)(void *, size_t, size_t),
+                            size_t a, size_t b)
+{
+    if (!p) {
+        void *q = call(NULL, a, b);
+        if (q && !hp_guard_active())
+            hp_tbuf_alloc(fn, q, n);
+        return q;
+    }
+    if (hp_guard_active())
+        return call(p, a, b);
+    uint64_t ts = 0;
+    int tracked = hp_tbuf_free_begin(p, &ts);
+    void *q = call(p, a, b);
+    if (!q && n != 0) { /* failed: p is untouched, nothing happened */
+        hp_tbuf_free_abort(p, tracked);
+        return NULL;
+    }
+    hp_tbuf_free_end(p, tracked, ts);
+    if (q)
+        hp_tbuf_alloc(fn, q, n);
+    return q;
+}
+
+static void *call_realloc(void *p, size_t a, size_t b)
+{
+    (void)b;
+    return hp_real.realloc(p, a);
+}
+
+static void *arena_realloc(void *p, size_t n)
+{
+    void *q = malloc(n);
+    if (q && p) {
+        size_t old = hp_real_arena_size(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
+
+HP_EXPORT void *realloc(void *p, size_t n)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return arena_realloc(p, n);
+    if (UNLIKELY(p && hp_real_in_arena(p)))
+        return arena_realloc(p, n);
+    return realloc_common(p, n, HP_FN_REALLOC, call_realloc, n, 0);
+}
+
+HP_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return arena_realloc(p, n);
+    if (UNLIKELY(p && hp_real_in_arena(p)))
+        return arena_realloc(p, n);
+    /* glibc's reallocarray is the overflow check above plus a call to
+     * realloc through the PLT - which would reach our realloc hook and count
+     * the call twice - so call the real realloc directly. */
+    return realloc_common(p, n, HP_FN_REALLOCARRAY, call_realloc, n, 0);
+}
+
+HP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot()) {
+        if (align < sizeof(void *) || (align & (align - 1)))
+            return EINVAL;
+        void *p = hp_real_arena_alloc(n, align);
+        if (!p)
+            return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    int rc = hp_real.posix_memalign(out, align, n);
+    if (rc == 0 && !hp_guard_active())
+        hp_tbuf_alloc(HP_FN_POSIX_MEMALIGN, *out, n);
+    return rc;
+}
+
+HP_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return arena(n, align);
+    void *p = hp_real.aligned_alloc ? hp_real.aligned_alloc(align, n) : hp_real.memalign(align, n);
+    if (p && !hp_guard_active())
+        hp_tbuf_alloc(HP_FN_ALIGNED_ALLOC, p, n);
+    return p;
+}
+
+HP_EXPORT void *memalign(size_t align, size_t n)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return arena(n, align);
+    void *p = hp_real.memalign(align, n);
+    if (p && !hp_guard_active())
+        hp_tbuf_alloc(HP_FN_MEMALIGN, p, n);
+    return p;
+}
+
+HP_EXPORT void *valloc(size_t n)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return arena(n, 4096);
+    void *p = hp_real.valloc(n);
+    if (p && !hp_guard_active())
+        hp_tbuf_alloc(HP_FN_VALLOC, p, n);
+    return p;
+}
+
+HP_EXPORT void *pvalloc(size_t n)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return arena(n, 4096);
+    void *p;
+    if (hp_real.pvalloc) {
+        p = hp_real.pvalloc(n);
+    } else {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), r;
+        if (__builtin_add_overflow(n, page - 1, &r)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        p = hp_real.memalign(page, (r & ~(page - 1)) ? (r & ~(page - 1)) : page);
+    }
+    if (p && !hp_guard_active())
+        hp_tbuf_alloc(HP_FN_PVALLOC, p, n);
+    return p;
+}
+
+HP_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (p && hp_real_in_arena(p))
+        return hp_real_arena_size(p);
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return 0;
+    return hp_real.malloc_usable_size(p);
+}
+
+/* ---- dynamic loading: refresh the module map ---- */
+
+HP_EXPORT void *dlopen(const char *file, int flags)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return NULL;
+    void *h = hp_real.dlopen(file, flags);
+    if (h && !hp_guard_active())
+        hp_init_modules_refresh();
+    return h;
+}
+
+HP_EXPORT int dlclose(void *h)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot())
+        return -1;
+    int rc = hp_real.dlclose(h);
+    if (rc == 0 && !hp_guard_active())
+        hp_init_modules_refresh();
+    return rc;
+}
+
+/* ---- exec: flush first; with HEAPPROF_NO_CHILDREN=1, drop the preload ---- */
+
+/* Is this LD_PRELOAD token our library? */
+static int is_us(const char *tok, size_t len)
+{
+    static const char name[] = "libheapprof.so";
+    const size_t nl = sizeof name - 1;
+    for (size_t i = 0; i + nl <= len; i++)
+        if (memcmp(tok + i, name, nl) == 0)
+            return 1;
+    return 0;
+}
+
+/* Copies LD_PRELOAD=value without our library into dst (room: strlen(src)+1).
+ * Returns 0 when nothing is left (the variable is then dropped). */
+static int strip_preload(const char *src, char *dst)
+{
+    const char *v = src + sizeof "LD_PRELOAD=" - 1;
+    size_t n = (size_t)(v - src);
+    memcpy(dst, src, n);
+    int kept = 0;
+    while (*v) {
+        size_t len = strcspn(v, ": ");
+        if (len && !is_us(v, len)) {
+            if (kept)
+                dst[n++] = ':';
+            memcpy(dst + n, v, len);
+            n += len;
+            kept++;
+        }
+        v += len;
+        if (*v)
+            v++;
+    }
+    dst[n] = 0;
+    return kept;
+}
+
+static int preload_index(char *const envp[])
+{
+    for (int i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+            return i;
+    return -1;
+}
+
+/* Calls real with envp, or with a stack copy of envp whose LD_PRELOAD no
+ * longer names us when HEAPPROF_NO_CHILDREN=1 (no allocation; the caller's
+ * strings are not modified). */
+static int exec_common(const char *path, char *const argv[], char *const envp[], int search)
+{
+    if (UNLIKELY(!hp_real_ready()) && boot()) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int (*call)(const char *, char *const[], char *const[]) =
+        search ? hp_real.execvpe : hp_real.execve;
+    if (!call) {
+        errno = ENOSYS;
+        return -1;
+    }
+    hp_init_exec_prepare();
+    int rc, err;
+    int at = hp_init_no_children() ? preload_index(envp) : -1;
+    if (at >= 0) {
+        int n = 0;
+        while (envp[n])
+            n++;
+        char *env2[n + 1];
+        char var[strlen(envp[at]) + 1];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (i == at) {
+                if (!strip_preload(envp[i], var))
+                    continue;
+                env2[k++] = var;
+            } else {
+                env2[k++] = envp[i];
+            }
+        }
+        env2[k] = NULL;
+        rc = call(path, argv, env2);
+    } else {
+        rc = call(path, argv, envp);
+    }
+    err = errno;
+    hp_init_exec_failed();
+    errno = err;
+    return rc;
+}
+
+HP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    return exec_common(path, argv, envp, 0);
+}
+
+HP_EXPORT int execv(const char *path, char *const argv[])
+{
+    return exec_common(path, argv, environ, 0);
+}
+
+HP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    return exec_common(file, argv, envp, 1);
+}
+
+HP_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return exec_common(file, argv, environ, 1);
+}
+
+/* Counts the variadic arguments up to the terminating NULL. */
+#define COUNT_ARGS(first, ap, n)                     \
+    do {                                             \
+        va_list c_;                                  \
+        va_copy(c_, ap);                             \
+        n = 1;                                       \
+        if (first)                                   \
+            while (va_arg(c_, const char *))         \
+                n++;                                 \
+        va_end(c_);                                  \
+    } while (0)
+
+/* glibc declares the first exec argument nonnull, but a caller may still
+ * pass NULL (an empty argv); hide the value from the optimizer. */
+static inline const char *launder(const char *p)
+{
+    __asm__("" : "+r"(p));
+    return p;
+}
+
+HP_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    const char *a0 = launder(arg);
+    int n;
+    COUNT_ARGS(a0, ap, n);
+    char *argv[n + 1];
+    argv[0] = (char *)a0;
+    for (int i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    argv[a0 ? n : 0] = NULL;
+    va_end(ap);
+    return exec_common(path, argv, environ, 0);
+}
+
+HP_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    const char *a0 = launder(arg);
+    int n;
+    COUNT_ARGS(a0, ap, n);
+    char *argv[n + 1];
+    argv[0] = (char *)a0;
+    for (int i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    argv[a0 ? n : 0] = NULL;
+    va_end(ap);
+    return exec_common(file, argv, environ, 1);
+}
+
+HP_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    const char *a0 = launder(arg);
+    int n;
+    COUNT_ARGS(a0, ap, n);
+    char *argv[n + 1];
+    argv[0] = (char *)a0;
+    for (int i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    argv[a0 ? n : 0] = NULL;
+    if (a0)
+        (void)va_arg(ap, char *); /* the NULL */
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return exec_common(path, argv, envp, 0);
+}
+
+/* ---- load and unload of libheapprof.so ---- */
+
+/* In this file (not init.c) so that unit tests, which link every preload
+ * object but this one, do not start recording themselves. */
+__attribute__((constructor)) static void hooks_at_load(void)
+{
+    hp_init_at_load();
+}
+
+__attribute__((destructor)) static void hooks_at_exit(void)
+{
+    hp_init_at_exit();
+}
+
+/* ---- optional API ---- */
+
+HP_EXPORT int heapprof_active(void)
+{
+    return hp_init_state_get() == HP_ST_RECORDING;
+}
+
+HP_EXPORT int heapprof_flush(void)
+{
+    if (hp_init_state_get() != HP_ST_RECORDING)
+        return HP_ERR_IO;
+    hp_guard_enter();
+    int rc = hp_tbuf_flush_self();
+    hp_guard_leave();
+    return rc;
+}

@@ -1,0 +1,276 @@
+/*
+ * init.c - lazy initialization; flush at thread exit, exit and exec; fork.
+ *
+ * State machine (hp_init_state): UNINIT -> INITIALIZING (one thread, by
+ * CAS) -> RECORDING, or OFF when the trace cannot be created. Threads that
+ * arrive during INITIALIZING forward without recording and retry later, so
+ * the first allocation may come from the dynamic loader, another library's
+ * constructor or any thread (issue 2, item 2). The library destructor runs
+ * after the program's own destructors and atexit handlers and writes every
+ * thread's buffers, their counters and HP_REC_END(EXIT). exec hooks do the
+ * same with HP_END_EXEC and resume when exec fails (the trace then holds an
+ * END(EXEC) followed by more records and a final END(EXIT)). A fork child
+ * opens its own trace (HP_HDR_FORKED) or, with HEAPPROF_NO_CHILDREN=1,
+ * records nothing. This module does not encode records (tbuf.c) or write
+ * files (writer.c).
+ */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "heapprof/trace_format.h"
+#include "liveset.h"
+#include "log.h"
+#include "modules.h"
+#include "options.h"
+#include "real.h"
+#include "tbuf.h"
+#include "unwind.h"
+#include "writer.h"
+
+int hp_init_state;
+
+static uint64_t modgen;
+static pthread_key_t exit_key;
+static int have_key;
+static pthread_mutex_t mod_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *mod_buf; /* HP_MAX_FRAME_RAW bytes, mmap'd: the last snapshot */
+static size_t mod_len;   /* its length */
+static int fork_multi;   /* other threads ran when fork was called */
+
+static void write_modules(void)
+{
+    pthread_mutex_lock(&mod_mu);
+    if (mod_buf) {
+        uint64_t gen = __atomic_add_fetch(&modgen, 1, __ATOMIC_ACQ_REL);
+        size_t n = hp_modules_snapshot(mod_buf, HP_MAX_FRAME_RAW, gen);
+        mod_len = n;
+        if (n && hp_tbuf_write_process(mod_buf, n, hp_tbuf_now()) != 0)
+            hp_init_stop();
+    }
+    pthread_mutex_unlock(&mod_mu);
+}
+
+static void thread_exit(void *arg)
+{
+    hp_guard_enter();
+    if (hp_tbuf_thread_exit())
+        pthread_setspecific(exit_key, arg);
+    hp_guard_leave();
+}
+
+/* Number of threads of this process (/proc/self/stat field 20), or 2 when
+ * it cannot be read (assume the worst). */
+static int thread_count(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 2;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 2;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p)
+        return 2;
+    /* After ")": state is field 3; num_threads is field 20. */
+    for (int field = 2; field < 20 && *p; p++)
+        if (*p == ' ')
+            field++;
+    int t = 0;
+    while (*p >= '0' && *p <= '9')
+        t = t * 10 + (*p++ - '0');
+    return t > 0 ? t : 2;
+}
+
+static void prefork(void)
+{
+    hp_guard_enter();
+    fork_multi = thread_count() > 1;
+    pthread_mutex_lock(&mod_mu);
+    hp_writer_prefork();
+}
+
+static void postfork_parent(void)
+{
+    hp_writer_postfork_parent();
+    pthread_mutex_unlock(&mod_mu);
+    hp_guard_leave();
+}
+
+static int open_trace(uint32_t flags)
+{
+    if (hp_writer_open(hp_options.out, hp_options.rate, hp_options.seed, flags,
+                       hp_tbuf_now()) != 0)
+        return -1;
+    hp_modules_changed();
+    write_modules();
+    return hp_writer_ok() ? 0 : -1;
+}
+
+/*
+ * The fork child's trace. It must not call dl_iterate_phdr: if another
+ * thread of the parent held the loader's lock at fork time, the lock stays
+ * taken forever in the child. So the child starts from the parent's last
+ * module snapshot (same generation: the child's address space is a copy),
+ * and, when the parent had other threads, does not capture stacks until a
+ * successful dlopen/dlclose proves the lock free again.
+ */
+static int open_trace_child(void)
+{
+    if (hp_writer_open(hp_options.out, hp_options.rate, hp_options.seed, HP_HDR_FORKED,
+                       hp_tbuf_now()) != 0)
+        return -1;
+    if (fork_multi)
+        hp_unwind_enable(0);
+    if (mod_buf && mod_len && hp_tbuf_write_process(mod_buf, mod_len, hp_tbuf_now()) != 0)
+        return -1;
+    return hp_writer_ok() ? 0 : -1;
+}
+
+static void postfork_child(void)
+{
+    pthread_mutex_init(&mod_mu, NULL);
+    hp_writer_postfork_child();
+    int was = __atomic_load_n(&hp_init_state, __ATOMIC_ACQUIRE);
+    hp_tbuf_postfork_child();
+    if (was != HP_ST_RECORDING || hp_options.no_children) {
+        hp_init_stop();
+    } else {
+        hp_log_reset();
+        __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELAXED);
+        if (open_trace_child() == 0)
+            __atomic_store_n(&hp_tbuf_mode, hp_options.rate == 1 ? 2 : 1, __ATOMIC_RELAXED);
+        else
+            hp_init_stop();
+    }
+    hp_guard_leave();
+}
+
+static void do_init(void)
+{
+    int ok = 0;
+    hp_options_parse();
+    if (hp_writer_init() || hp_tbuf_init())
+        goto out;
+    if (hp_options.rate > 1 && hp_liveset_init())
+        goto out;
+    void *m = mmap(NULL, HP_MAX_FRAME_RAW, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        goto out;
+    mod_buf = m;
+    uintptr_t lo = 0, hi = 0;
+    hp_modules_self_range(&lo, &hi);
+    hp_unwind_init(lo, hi);
+    if (pthread_key_create(&exit_key, thread_exit) == 0)
+        have_key = 1;
+    if (open_trace(0))
+        goto out;
+    pthread_atfork(prefork, postfork_parent, postfork_child);
+    __atomic_store_n(&hp_tbuf_mode, hp_options.rate == 1 ? 2 : 1, __ATOMIC_RELEASE);
+    ok = 1;
+out:
+    __atomic_store_n(&hp_init_state, ok ? HP_ST_RECORDING : HP_ST_OFF, __ATOMIC_RELEASE);
+}
+
+int hp_init_ensure(void)
+{
+    int st = __atomic_load_n(&hp_init_state, __ATOMIC_ACQUIRE);
+    if (st != HP_ST_UNINIT)
+        return st;
+    if (!__atomic_compare_exchange_n(&hp_init_state, &st, HP_ST_INITIALIZING, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return st;
+    hp_guard_enter();
+    do_init();
+    hp_guard_leave();
+    return __atomic_load_n(&hp_init_state, __ATOMIC_ACQUIRE);
+}
+
+void hp_init_stop(void)
+{
+    __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&hp_init_state, HP_ST_OFF, __ATOMIC_RELEASE);
+}
+
+uint64_t hp_init_modgen(void)
+{
+    return __atomic_load_n(&modgen, __ATOMIC_ACQUIRE);
+}
+
+void hp_init_thread_attached(void)
+{
+    if (have_key)
+        pthread_setspecific(exit_key, (void *)1);
+}
+
+void hp_init_modules_refresh(void)
+{
+    if (hp_init_state_get() != HP_ST_RECORDING)
+        return;
+    int saved_errno = errno;
+    hp_guard_enter();
+    pthread_mutex_lock(&mod_mu);
+    int changed = hp_modules_changed();
+    pthread_mutex_unlock(&mod_mu);
+    if (changed)
+        write_modules();
+    hp_unwind_enable(1); /* the loader's lock is evidently free */
+    hp_guard_leave();
+    errno = saved_errno;
+}
+
+void hp_init_exec_prepare(void)
+{
+    if (hp_init_state_get() != HP_ST_RECORDING)
+        return;
+    hp_guard_enter();
+    hp_tbuf_flush_all(HP_END_EXEC);
+    hp_guard_leave();
+}
+
+void hp_init_exec_failed(void)
+{
+    if (hp_init_state_get() != HP_ST_RECORDING)
+        return;
+    hp_tbuf_resume();
+}
+
+int hp_init_no_children(void)
+{
+    return hp_options.no_children;
+}
+
+void hp_init_at_load(void)
+{
+    /* Usually a hook ran first; otherwise start recording now so that a
+     * program that never allocates still leaves a trace. */
+    hp_guard_enter();
+    int rc = hp_real_init();
+    hp_guard_leave();
+    if (rc == 0)
+        hp_init_ensure();
+}
+
+void hp_init_at_exit(void)
+{
+    if (hp_init_state_get() != HP_ST_RECORDING)
+        return;
+    int saved_errno = errno;
+    hp_guard_enter();
+    __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELEASE);
+    hp_tbuf_flush_all(HP_END_EXIT);
+    hp_writer_close();
+    __atomic_store_n(&hp_init_state, HP_ST_OFF, __ATOMIC_RELEASE);
+    hp_guard_leave();
+    errno = saved_errno;
+}

@@ -1,0 +1,51 @@
+/*
+ * liveset.h - the set of live sampled blocks (sampled mode only).
+ *
+ * In sampled mode a free is recorded only when its pointer was sampled.
+ * The set is a lock-free open-addressing hash set of addresses in mmap'd
+ * memory: insert by CAS, delete by tombstone, probes bounded so that every
+ * operation is constant time. A relaxed counter gives the "set is empty"
+ * fast path of free().
+ */
+#ifndef HP_PRELOAD_LIVESET_H
+#define HP_PRELOAD_LIVESET_H
+
+#include <stdint.h>
+
+/* Maps the table (lazily committed). Returns 0 or HP_ERR_NOMEM. */
+int hp_liveset_init(void);
+
+/* Drops every entry (fork child: the parent's samples are not ours). */
+void hp_liveset_reset(void);
+
+/* Adds p (non-NULL, not already present). Returns 0, or -1 when the probe
+ * window is full (the block is then not tracked and its free not recorded). */
+int hp_liveset_insert(uintptr_t p);
+
+/* Removes p. Returns 1 when p was present (its free must be recorded), else 0. */
+int hp_liveset_remove(uintptr_t p);
+
+/* Number of entries (a relaxed load). */
+static inline long hp_liveset_count(void)
+{
+    extern long hp_liveset_n;
+    return __atomic_load_n(&hp_liveset_n, __ATOMIC_RELAXED);
+}
+
+#define HP_LIVESET_FILTER_LOG 15
+
+/*
+ * The free() fast path: returns 0 when p is certainly not in the set, 1
+ * when it may be (then call hp_liveset_remove). A 64 KiB table of counters
+ * indexed by a hash of the address: one load from a table that stays in
+ * cache, instead of a probe into the 32 MiB set, for the common case of a
+ * pointer that was not sampled.
+ */
+static inline int hp_liveset_maybe(uintptr_t p)
+{
+    extern uint16_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
+    uint32_t i = (uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15u) >> (64 - HP_LIVESET_FILTER_LOG));
+    return __atomic_load_n(&hp_liveset_filter[i], __ATOMIC_RELAXED) != 0;
+}
+
+#endif

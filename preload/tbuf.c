@@ -1,0 +1,596 @@
+/*
+ * tbuf.c - per-thread records, exact counters, the stack table.
+ *
+ * Thread records are mmap'd (never freed, reused after their thread
+ * exits) and linked into a global list that only grows, so the exit path
+ * can walk it without locks. The owner appends to its buffer between
+ * busy=1 / busy=0; the exit (or exec) path sets `stopping`, then waits for
+ * each busy flag to drop before reading the buffer (a Dekker handshake with
+ * seq_cst fences on both sides; the wait is bounded and a thread that stays
+ * busy is skipped). Counters are emitted as deltas since the last
+ * HP_REC_COUNTERS of that record, so the process totals are always the sum
+ * of all counter records (see docs/trace-format.md).
+ *
+ * The stack table is a lock-free open-addressing table keyed by a 64-bit
+ * hash of the pcs, with the pcs themselves kept in a bump arena for exact
+ * comparison; ids are handed out by an atomic counter. This module does
+ * not open files or compress (writer.c) and does not decide the life cycle
+ * (init.c).
+ */
+#include "tbuf.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "heapprof/error.h"
+#include "init.h"
+#include "liveset.h"
+#include "options.h"
+#include "sampler.h"
+#include "unwind.h"
+#include "writer.h"
+
+__thread hp_tls_t hp_tls;
+int hp_tbuf_mode;
+
+#define TBUF_CAP (HP_MAX_FRAME_RAW - 4096u)
+#define RECORD_MAX (2u * 1024u) /* > largest record: a STACK of 128 pcs */
+
+typedef struct hp_thread_s hp_thread_t;
+struct hp_thread_s {
+    hp_counters_t counters;  /* first: hp_tls.counters points here */
+    hp_counters_t emitted;   /* what HP_REC_COUNTERS already carried */
+    hp_thread_t *next;       /* registry, never unlinked */
+    int in_use;              /* owned by a live thread */
+    int busy;                /* owner is appending */
+    uint32_t tid;
+    uint32_t seq;            /* frames written */
+    int rounds;              /* thread-exit destructor calls */
+    uint64_t mark;           /* activity seen by the last destructor call */
+    hp_sampler_t sampler;
+    size_t len;
+    hp_delta_t delta;
+    uint64_t first_ts, last_ts;
+    int have_ts;
+    uint8_t buf[TBUF_CAP];
+};
+
+static void membarrier_setup(void);
+
+static hp_thread_t *registry;
+static int stopping;
+static uint64_t ordinals;
+static hp_counters_t dummy; /* counts of threads that cannot attach: discarded */
+
+/* ---- encoders ---- */
+
+uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr,
+                           uint64_t size, uint64_t stack)
+{
+    *p++ = HP_REC_ALLOC;
+    p = hp_put_uvarint(p, ts - d->ts);
+    d->ts = ts;
+    p = hp_put_delta(p, &d->addr, addr);
+    p = hp_put_uvarint(p, size);
+    return hp_put_uvarint(p, stack);
+}
+
+uint8_t *hp_tbuf_enc_free(uint8_t *p, hp_delta_t *d, int temp, uint64_t ts, uint64_t addr)
+{
+    *p++ = temp ? HP_REC_FREE_TEMP : HP_REC_FREE;
+    p = hp_put_uvarint(p, ts - d->ts);
+    d->ts = ts;
+    return hp_put_delta(p, &d->addr, addr);
+}
+
+uint8_t *hp_tbuf_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint64_t gen,
+                           const uintptr_t *pcs, int n)
+{
+    *p++ = HP_REC_STACK;
+    p = hp_put_uvarint(p, id);
+    p = hp_put_uvarint(p, gen);
+    p = hp_put_uvarint(p, (uint64_t)n);
+    for (int i = 0; i < n; i++)
+        p = hp_put_delta(p, &d->pc, pcs[i]);
+    return p;
+}
+
+uint8_t *hp_tbuf_enc_counters(uint8_t *p, uint32_t tid, const uint64_t *calls,
+                              const uint64_t *bytes)
+{
+    *p++ = HP_REC_COUNTERS;
+    p = hp_put_uvarint(p, tid);
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        p = hp_put_uvarint(p, calls[i]);
+        p = hp_put_uvarint(p, bytes[i]);
+    }
+    return p;
+}
+
+uint8_t *hp_tbuf_enc_end(uint8_t *p, uint64_t ts, int reason)
+{
+    *p++ = HP_REC_END;
+    p = hp_put_uvarint(p, ts);
+    return hp_put_uvarint(p, (uint64_t)reason);
+}
+
+/* ---- stack table ---- */
+
+#define STK_LOG 20
+#define STK_SLOTS (1u << STK_LOG)
+#define STK_PROBE 256
+#define PCS_ARENA (256u << 20)
+
+typedef struct stk_slot_s {
+    uint64_t key;  /* hash | 1; 0 = empty */
+    uint32_t id;   /* 0 until published */
+    uint32_t n;
+    uintptr_t *pcs;
+} stk_slot_t;
+
+static stk_slot_t *stk;
+static uintptr_t *pcs_arena;
+static size_t pcs_used;
+static uint32_t next_id;
+
+static void *map_noreserve(size_t sz)
+{
+    void *m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+int hp_tbuf_init(void)
+{
+    membarrier_setup();
+    if (!stk)
+        stk = map_noreserve(STK_SLOTS * sizeof(stk_slot_t));
+    if (!pcs_arena)
+        pcs_arena = map_noreserve(PCS_ARENA);
+    return stk && pcs_arena ? 0 : HP_ERR_NOMEM;
+}
+
+void hp_tbuf_stack_reset(void)
+{
+    if (stk)
+        mmap(stk, STK_SLOTS * sizeof(stk_slot_t), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (pcs_arena)
+        mmap(pcs_arena, PCS_ARENA, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    pcs_used = 0;
+    next_id = 0;
+}
+
+static uint64_t hash_pcs(const uintptr_t *pcs, int n)
+{
+    uint64_t h = 0xcbf29ce484222325u ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0x100000001b3u;
+        h ^= h >> 29;
+    }
+    return h | 1;
+}
+
+uint32_t hp_tbuf_stack_id(const uintptr_t *pcs, int n, int *inserted)
+{
+    *inserted = 0;
+    if (!stk)
+        return 0;
+    uint64_t h = hash_pcs(pcs, n);
+    for (uint32_t i = 0; i < STK_PROBE; i++) {
+        stk_slot_t *s = &stk[(h + i * 0x9e3779b1u) & (STK_SLOTS - 1)];
+        uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+        if (k == 0) {
+            if (!__atomic_compare_exchange_n(&s->key, &k, h, 0, __ATOMIC_ACQ_REL,
+                                             __ATOMIC_ACQUIRE))
+                goto taken;
+            /* Ours: copy the pcs, take an id, publish. */
+            size_t at = __atomic_fetch_add(&pcs_used, (size_t)n, __ATOMIC_RELAXED);
+            uint32_t id = 0;
+            if ((at + (size_t)n) * sizeof(uintptr_t) <= PCS_ARENA) {
+                memcpy(pcs_arena + at, pcs, (size_t)n * sizeof(uintptr_t));
+                s->pcs = pcs_arena + at;
+                s->n = (uint32_t)n;
+                id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+            } else {
+                s->n = UINT32_MAX; /* poisoned: never matches */
+            }
+            __atomic_store_n(&s->id, id ? id : UINT32_MAX, __ATOMIC_RELEASE);
+            *inserted = id != 0;
+            return id;
+        }
+    taken:
+        if (k != h)
+            continue;
+        uint32_t id;
+        while ((id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE)) == 0)
+            sched_yield();
+        if (id != UINT32_MAX && s->n == (uint32_t)n &&
+            memcmp(s->pcs, pcs, (size_t)n * sizeof(uintptr_t)) == 0)
+            return id;
+    }
+    return 0;
+}
+
+/* ---- thread records ---- */
+
+static hp_thread_t *attach(void)
+{
+    uint32_t tid = (uint32_t)syscall(SYS_gettid);
+    hp_thread_t *th;
+    for (th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next) {
+        int z = 0;
+        if (__atomic_load_n(&th->in_use, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&th->in_use, &z, 1, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            break;
+    }
+    if (!th) {
+        void *m = mmap(NULL, sizeof(hp_thread_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        th = m;
+        th->in_use = 1;
+        hp_thread_t *head = __atomic_load_n(&registry, __ATOMIC_RELAXED);
+        do
+            th->next = head;
+        while (!__atomic_compare_exchange_n(&registry, &head, th, 0, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED));
+    } else {
+        /* A reused record: its previous owner's counters were all emitted. */
+        memset(&th->counters, 0, sizeof th->counters);
+        memset(&th->emitted, 0, sizeof th->emitted);
+        th->len = 0;
+        th->have_ts = 0;
+        memset(&th->delta, 0, sizeof th->delta);
+    }
+    th->tid = tid;
+    th->seq = 0;
+    th->rounds = 0;
+    th->mark = 0;
+    uint64_t ord = __atomic_fetch_add(&ordinals, 1, __ATOMIC_RELAXED);
+    hp_sampler_seed(&th->sampler, hp_options.seed, ord, hp_options.rate);
+    return th;
+}
+
+static inline hp_thread_t *self(void)
+{
+    hp_counters_t *c = hp_tls.counters;
+    return (c && c != &dummy) ? (hp_thread_t *)c : NULL;
+}
+
+/*
+ * The handshake with the exit path is asymmetric when the kernel offers
+ * membarrier(PRIVATE_EXPEDITED): appenders, which run on every recorded
+ * event, then need only a compiler barrier, and the rare flusher makes every
+ * running thread execute a full fence before it reads the busy flags.
+ * Without membarrier both sides use seq_cst fences.
+ */
+static int use_membarrier;
+
+static void membarrier_setup(void)
+{
+    long r = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (r > 0 && (r & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+        use_membarrier = 1;
+}
+
+static void flusher_fence(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (use_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        /* Cannot happen once registered; fall back for the appenders too
+         * (they see the flag at their next event, the wait below covers
+         * the current one). */
+        __atomic_store_n(&use_membarrier, 0, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int append_begin(hp_thread_t *th)
+{
+    __atomic_store_n(&th->busy, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&use_membarrier, __ATOMIC_RELAXED))
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    else
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&th->busy, 0, __ATOMIC_RELEASE);
+        return -1;
+    }
+    return 0;
+}
+
+static void append_end(hp_thread_t *th)
+{
+    __atomic_store_n(&th->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* Writes th's buffer as one frame. Caller owns th (busy or exit path). */
+static int flush_thread(hp_thread_t *th)
+{
+    if (th->len == 0)
+        return 0;
+    uint64_t now = 0;
+    if (!th->have_ts) {
+        now = hp_tbuf_now();
+        th->first_ts = th->last_ts = now;
+    }
+    int rc = hp_writer_frame(th->tid, th->seq, th->first_ts, th->last_ts, th->buf, th->len);
+    th->seq++;
+    th->len = 0;
+    th->have_ts = 0;
+    memset(&th->delta, 0, sizeof th->delta);
+    if (rc == HP_ERR_IO)
+        hp_init_stop();
+    return rc;
+}
+
+/* Makes room for one record of at most `need` bytes. */
+static inline int room(hp_thread_t *th, size_t need)
+{
+    if (th->len + need <= TBUF_CAP)
+        return 0;
+    return flush_thread(th);
+}
+
+static inline void note_ts(hp_thread_t *th, uint64_t ts)
+{
+    if (!th->have_ts) {
+        th->have_ts = 1;
+        th->first_ts = ts;
+        th->delta.ts = ts;
+    }
+    if (ts < th->delta.ts)
+        ts = th->delta.ts; /* never let a frame's timestamps go backwards */
+    th->last_ts = ts;
+}
+
+static void emit_counters(hp_thread_t *th)
+{
+    uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
+    int any = 0;
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        calls[i] = __atomic_load_n(&th->counters.calls[i], __ATOMIC_RELAXED);
+        bytes[i] = __atomic_load_n(&th->counters.bytes[i], __ATOMIC_RELAXED);
+        uint64_t dc = calls[i] - th->emitted.calls[i], db = bytes[i] - th->emitted.bytes[i];
+        any |= dc != 0 || db != 0;
+        th->emitted.calls[i] = calls[i];
+        th->emitted.bytes[i] = bytes[i];
+        calls[i] = dc;
+        bytes[i] = db;
+    }
+    if (!any)
+        return;
+    if (room(th, RECORD_MAX))
+        return;
+    th->len = (size_t)(hp_tbuf_enc_counters(th->buf + th->len, th->tid, calls, bytes) - th->buf);
+}
+
+/* ---- slow paths ---- */
+
+/* Returns this thread's record, attaching it when recording; NULL otherwise
+ * (then hp_tls.counters points at the dummy and sampling is disabled). */
+static hp_thread_t *ensure_thread(void)
+{
+    hp_thread_t *th = self();
+    if (th)
+        return th;
+    int st = hp_init_ensure();
+    if (st == HP_ST_RECORDING && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
+        th = attach();
+        if (th) {
+            hp_tls.counters = &th->counters;
+            hp_tls.countdown = hp_sampler_draw(&th->sampler);
+            hp_init_thread_attached();
+            return th;
+        }
+    }
+    hp_tls.counters = &dummy;
+    /* Initializing elsewhere: retry at the next allocation. Otherwise the
+     * thread never samples. */
+    hp_tls.countdown = st == HP_ST_INITIALIZING ? 0 : ((int64_t)1 << 62);
+    return NULL;
+}
+
+static void record_alloc(hp_thread_t *th, void *p, size_t n, uint64_t ts)
+{
+    uintptr_t pcs[HP_MAX_FRAMES];
+    int np = hp_unwind_capture(pcs, HP_MAX_FRAMES);
+    if (!ts)
+        ts = hp_tbuf_now();
+    if (append_begin(th))
+        return;
+    if (room(th, 2 * RECORD_MAX) == 0) {
+        int inserted = 0;
+        uint32_t id = np ? hp_tbuf_stack_id(pcs, np, &inserted) : 0;
+        if (inserted)
+            th->len = (size_t)(hp_tbuf_enc_stack(th->buf + th->len, &th->delta, id,
+                                                 hp_init_modgen(), pcs, np) - th->buf);
+        note_ts(th, ts);
+        th->len = (size_t)(hp_tbuf_enc_alloc(th->buf + th->len, &th->delta, th->last_ts,
+                                             (uintptr_t)p, n, id) - th->buf);
+        if (hp_tbuf_mode == 1)
+            hp_liveset_insert((uintptr_t)p);
+    }
+    append_end(th);
+}
+
+void hp_tbuf_alloc_slow(int fn, void *p, size_t n, uint64_t ts)
+{
+    int saved_errno = errno; /* a successful call must not change errno */
+    hp_guard_enter();
+    hp_tls_t *t = &hp_tls;
+    hp_thread_t *th = self();
+    if (!th) {
+        int64_t owed = n ? (int64_t)n : 1;
+        th = ensure_thread();
+        if (!th) {
+            hp_tbuf_bump(t->counters, fn, n);
+            t->last_alloc = (uintptr_t)p;
+            goto out;
+        }
+        t->countdown -= owed; /* fresh countdown: does this block cross it? */
+        if (t->countdown > 0) {
+            hp_tbuf_bump(t->counters, fn, n);
+            t->last_alloc = (uintptr_t)p;
+            goto out;
+        }
+    }
+    hp_tbuf_bump(t->counters, fn, n);
+    t->last_alloc = (uintptr_t)p;
+    int mode = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
+    if (mode == 0) {
+        t->countdown = (int64_t)1 << 62;
+        goto out;
+    }
+    record_alloc(th, p, n, ts);
+    t->countdown = mode == 2 ? 0 : hp_sampler_draw(&th->sampler);
+out:
+    hp_guard_leave();
+    errno = saved_errno;
+}
+
+int hp_tbuf_free_begin_slow(void *p, uint64_t *ts)
+{
+    int m = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
+    int tracked = m == 2 || (m == 1 && hp_liveset_remove((uintptr_t)p));
+    if (tracked)
+        *ts = hp_tbuf_now();
+    return tracked;
+}
+
+void hp_tbuf_free_abort(void *p, int tracked)
+{
+    if (tracked && __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1)
+        hp_liveset_insert((uintptr_t)p);
+}
+
+void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
+{
+    int saved_errno = errno; /* free() preserves errno (POSIX.1-2024, glibc) */
+    hp_guard_enter();
+    hp_thread_t *th = self();
+    if (!th && !hp_tls.counters)
+        th = ensure_thread();
+    hp_tbuf_bump(hp_tls.counters, HP_FN_FREE, 0);
+    if (tracked && th && append_begin(th) == 0) {
+        if (room(th, RECORD_MAX) == 0) {
+            note_ts(th, ts);
+            int temp = hp_tls.last_alloc == (uintptr_t)p;
+            th->len = (size_t)(hp_tbuf_enc_free(th->buf + th->len, &th->delta, temp, th->last_ts,
+                                                (uintptr_t)p) - th->buf);
+        }
+        append_end(th);
+    }
+    hp_guard_leave();
+    errno = saved_errno;
+}
+
+/* ---- life cycle ---- */
+
+int hp_tbuf_write_process(const uint8_t *raw, size_t len, uint64_t ts)
+{
+    static uint32_t seq;
+    return hp_writer_frame(0, __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), ts, ts, raw, len);
+}
+
+void hp_tbuf_flush_all(int reason)
+{
+    __atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
+    flusher_fence();
+    for (hp_thread_t *th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next) {
+        int spins = 0;
+        while (__atomic_load_n(&th->busy, __ATOMIC_ACQUIRE) && spins < 100000) {
+            spins++;
+            sched_yield();
+        }
+        if (spins == 100000)
+            continue; /* stuck (a thread stopped inside a hook): skip it */
+        emit_counters(th);
+        flush_thread(th);
+    }
+    uint8_t end[1 + 2 * HP_UVARINT_MAX];
+    uint64_t ts = hp_tbuf_now();
+    size_t n = (size_t)(hp_tbuf_enc_end(end, ts, reason) - end);
+    hp_tbuf_write_process(end, n, ts);
+}
+
+void hp_tbuf_resume(void)
+{
+    __atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
+}
+
+int hp_tbuf_thread_exit(void)
+{
+    hp_thread_t *th = self();
+    if (!th)
+        return 0;
+    uint64_t act = 0;
+    for (int i = 0; i < HP_FN_COUNT; i++)
+        act += th->counters.calls[i];
+    if (append_begin(th) == 0) {
+        emit_counters(th);
+        flush_thread(th);
+        append_end(th);
+    }
+    if (act != th->mark && th->rounds < 3) {
+        /* Other TLS destructors may still free; come back once more. */
+        th->mark = act;
+        th->rounds++;
+        return 1;
+    }
+    hp_tls.counters = &dummy;
+    hp_tls.countdown = (int64_t)1 << 62;
+    if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&th->in_use, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int hp_tbuf_flush_self(void)
+{
+    hp_thread_t *th = self();
+    if (!th)
+        return 0;
+    if (append_begin(th))
+        return HP_ERR_IO;
+    int rc = flush_thread(th);
+    append_end(th);
+    return rc;
+}
+
+void hp_tbuf_postfork_child(void)
+{
+    hp_thread_t *me = self();
+    for (hp_thread_t *th = registry; th; th = th->next) {
+        th->busy = 0;
+        th->len = 0;
+        th->have_ts = 0;
+        memset(&th->delta, 0, sizeof th->delta);
+        memset(&th->counters, 0, sizeof th->counters);
+        memset(&th->emitted, 0, sizeof th->emitted);
+        th->seq = 0;
+        if (th != me)
+            th->in_use = 0;
+    }
+    if (me) {
+        me->tid = (uint32_t)syscall(SYS_gettid);
+        me->rounds = 0;
+        me->mark = 0;
+    }
+    stopping = 0;
+    use_membarrier = 0; /* the registration belongs to the parent's mm */
+    membarrier_setup();
+    hp_tls.last_alloc = 0;
+    hp_tbuf_stack_reset();
+    hp_liveset_reset();
+}

@@ -1,0 +1,42 @@
+/*
+ * rec_exec.c - exec: the first image's trace is flushed before exec, the
+ * new image writes its own. Stage 1 (no argument): 30 mallocs of 100
+ * bytes, leaked, then exec of itself with "2" (execv, or execlp with
+ * argument "lp"). Stage 2: 20 mallocs of 50 bytes, leaked; writes
+ * "LD_PRELOAD=<value>" (or "LD_PRELOAD unset") on stdout. No stdio.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *volatile sink;
+
+static void say(const char *a, const char *b)
+{
+    if (write(1, a, strlen(a)) < 0 || write(1, b, strlen(b)) < 0 || write(1, "\n", 1) < 0)
+        _exit(9);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "2") == 0) {
+        for (int i = 0; i < 20; i++)
+            sink = malloc(50);
+        const char *pre = getenv("LD_PRELOAD");
+        say(pre ? "LD_PRELOAD=" : "LD_PRELOAD unset", pre ? pre : "");
+        return 0;
+    }
+    for (int i = 0; i < 30; i++)
+        sink = malloc(100);
+    /* A failed exec first: recording must go on. */
+    char *bad[] = {"/nonexistent/rec_exec", NULL};
+    execv(bad[0], bad);
+    sink = malloc(100); /* counted: 31 mallocs in stage 1 */
+    if (argc > 1 && strcmp(argv[1], "lp") == 0)
+        execlp(argv[0], argv[0], "2", (char *)NULL);
+    else {
+        char *args[] = {argv[0], "2", NULL};
+        execv(argv[0], args);
+    }
+    return 5;
+}

@@ -1,0 +1,180 @@
+/*
+ * rec_semantics.c - every function of the malloc family keeps glibc's
+ * behaviour under the preload: alignment, zeroing, overflow checks,
+ * realloc's edge cases, errno. Prints one line per failed check and exits
+ * with the number of failures (0 = all good). rec_semantics.sh runs it
+ * unprofiled, in full mode and in sampled mode.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+static void *volatile sink;
+
+#define CHECK(cond)                                                   \
+    do {                                                              \
+        if (!(cond)) {                                                \
+            fprintf(stderr, "rec_semantics:%d: %s\n", __LINE__, #cond); \
+            failures++;                                               \
+        }                                                             \
+    } while (0)
+
+static int aligned(const void *p, size_t a)
+{
+    return ((uintptr_t)p & (a - 1)) == 0;
+}
+
+/* Hides a size from the optimizer, so overflow checks happen at run time. */
+static size_t opaque(size_t v)
+{
+    __asm__("" : "+r"(v));
+    return v;
+}
+
+/* Hides a pointer from the optimizer: a failed realloc leaves the block
+ * valid, which -Wuse-after-free cannot know. */
+static void *opaque_ptr(void *p)
+{
+    __asm__("" : "+r"(p));
+    return p;
+}
+
+int main(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+
+    /* malloc: 16-byte alignment, malloc(0) is a unique freeable pointer,
+     * huge requests fail with ENOMEM. */
+    for (size_t n = 0; n < 5000; n += 37) {
+        char *p = malloc(n);
+        CHECK(p != NULL);
+        CHECK(aligned(p, 16));
+        CHECK(malloc_usable_size(p) >= n);
+        memset(p, 0xab, n);
+        free(p);
+    }
+    errno = 0;
+    sink = malloc(opaque(SIZE_MAX - 4096));
+    CHECK(sink == NULL && errno == ENOMEM);
+    free(NULL);
+
+    /* calloc: zeroed even when the memory is reused; overflow -> ENOMEM. */
+    for (int round = 0; round < 50; round++) {
+        size_t n = 64 + (size_t)round * 1000;
+        char *d = malloc(n * 8);
+        memset(d, 0x5a, n * 8);
+        free(d);
+        unsigned char *z = calloc(n, 8);
+        CHECK(z != NULL);
+        size_t bad = 0;
+        for (size_t i = 0; i < n * 8; i++)
+            bad += z[i] != 0;
+        CHECK(bad == 0);
+        free(z);
+    }
+    errno = 0;
+    sink = calloc(opaque(SIZE_MAX / 2), 3);
+    CHECK(sink == NULL && errno == ENOMEM);
+    sink = calloc(0, 10);
+    CHECK(sink != NULL);
+    free(sink);
+
+    /* realloc: NULL acts as malloc, growth and shrink keep contents,
+     * size 0 frees and returns NULL, failure leaves the block intact. */
+    char *r = realloc(NULL, 100);
+    CHECK(r != NULL);
+    for (int i = 0; i < 100; i++)
+        r[i] = (char)i;
+    r = realloc(r, 100000);
+    CHECK(r != NULL);
+    int same = 1;
+    for (int i = 0; i < 100; i++)
+        same &= r[i] == (char)i;
+    CHECK(same);
+    r = realloc(r, 10);
+    CHECK(r != NULL && r[9] == 9);
+    errno = 0;
+    char *fail = realloc(opaque_ptr(r), opaque(SIZE_MAX - 4096));
+    CHECK(fail == NULL && errno == ENOMEM);
+    CHECK(r[9] == 9);
+    sink = realloc(r, 0);
+    CHECK(sink == NULL);
+
+    /* reallocarray: overflow -> ENOMEM and the block is untouched. */
+    int *a = reallocarray(NULL, 10, sizeof(int));
+    CHECK(a != NULL);
+    a[9] = 42;
+    errno = 0;
+    int *b = reallocarray(opaque_ptr(a), opaque(SIZE_MAX / 2), 4);
+    CHECK(b == NULL && errno == ENOMEM && a[9] == 42);
+    a = reallocarray(a, 1000, sizeof(int));
+    CHECK(a != NULL && a[9] == 42);
+    free(a);
+
+    /* posix_memalign: every power-of-two alignment; EINVAL for bad ones;
+     * it returns the error, and leaves *out alone on failure. */
+    for (size_t al = sizeof(void *); al <= 65536; al *= 2) {
+        void *p = NULL;
+        CHECK(posix_memalign(&p, al, 100) == 0);
+        CHECK(p != NULL && aligned(p, al));
+        free(p);
+    }
+    void *keep = (void *)0x1234;
+    CHECK(posix_memalign(&keep, opaque(24), 100) == EINVAL);
+    CHECK(posix_memalign(&keep, opaque(2), 100) == EINVAL);
+    CHECK(keep == (void *)0x1234);
+    CHECK(posix_memalign(&keep, 64, opaque(SIZE_MAX - 4096)) == ENOMEM);
+
+    /* aligned_alloc, memalign, valloc, pvalloc. */
+    for (size_t al = 1; al <= 8192; al *= 2) {
+        void *p = aligned_alloc(al, al * 3);
+        CHECK(p != NULL && aligned(p, al));
+        free(p);
+        p = memalign(al, 77);
+        CHECK(p != NULL && aligned(p, al));
+        free(p);
+    }
+    void *v = valloc(10);
+    CHECK(v != NULL && aligned(v, (size_t)page));
+    free(v);
+    void *pv = pvalloc(10);
+    CHECK(pv != NULL && aligned(pv, (size_t)page) && malloc_usable_size(pv) >= (size_t)page);
+    free(pv);
+    errno = 0;
+    sink = memalign(64, opaque(SIZE_MAX - 4096));
+    CHECK(sink == NULL && errno == ENOMEM);
+
+    /* libc's own allocations (strdup, stdio) round-trip through the hooks. */
+    char *s = strdup("heapprof");
+    CHECK(s && strcmp(s, "heapprof") == 0);
+    free(s);
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(getline(&line, &cap, f) > 0);
+        fclose(f);
+    }
+    free(line);
+
+    /* Successful calls leave errno alone (free must, per POSIX.1-2024). */
+    int errno_kept = 1;
+    for (int i = 0; i < 20000; i++) {
+        errno = EILSEQ;
+        void *p = malloc((size_t)i % 300);
+        sink = p;
+        free(p);
+        errno_kept &= errno == EILSEQ;
+    }
+    CHECK(errno_kept);
+
+    if (failures == 0)
+        printf("rec_semantics: all checks passed\n");
+    return failures;
+}

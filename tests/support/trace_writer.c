@@ -1,0 +1,305 @@
+/*
+ * trace_writer.c - synthetic trace writer for the analyzer's tests
+ * (trace_writer.h). Compresses every frame with zstd level 1. It keeps one
+ * buffer per thread and does no validation: tests use it to write valid
+ * traces and, through hp_tw_raw, invalid ones.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "heapprof/error.h"
+#include "trace_writer.h"
+
+#define MAX_THREADS 256
+#define SLACK (HP_MAX_PATH * 2 + 4096) /* room for the largest single record */
+
+typedef struct twt_s {
+    uint32_t tid, seq;
+    uint8_t *buf;
+    size_t len;
+    hp_delta_t d;
+    uint64_t first_ts, last_ts;
+    int timed;
+} twt_t;
+
+struct hp_tw_s {
+    FILE *f;
+    twt_t th[MAX_THREADS];
+    size_t nth;
+    size_t limit;
+    uint8_t *cbuf;
+    size_t ccap;
+};
+
+hp_tw_t *hp_tw_open(const char *path, uint64_t rate, uint32_t pid, const char *exe,
+                    uint64_t start_ns)
+{
+    hp_tw_t *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->limit = HP_MAX_FRAME_RAW;
+    w->ccap = ZSTD_compressBound(HP_MAX_FRAME_RAW + SLACK);
+    w->cbuf = malloc(w->ccap);
+    w->f = fopen(path, "wb");
+    if (!w->f || !w->cbuf) {
+        if (w->f)
+            fclose(w->f);
+        free(w->cbuf);
+        free(w);
+        return NULL;
+    }
+    hp_file_header_t h = {.version = HP_TRACE_VERSION, .pid = pid, .ppid = 1,
+                          .clock = HP_CLOCK_MONOTONIC_NS, .rate = rate, .seed = 42,
+                          .start_ns = start_ns, .start_unix_ns = 1700000000000000000ull};
+    memcpy(h.magic, HP_TRACE_MAGIC, 8);
+    size_t elen = exe ? strlen(exe) : 0;
+    h.exe_len = (uint32_t)elen;
+    uint8_t hdr[HP_SKIP_HEADER_SIZE + HP_FILE_HEADER_SIZE];
+    hp_put_le32(hdr, HP_SKIP_MAGIC_HEADER);
+    hp_put_le32(hdr + 4, (uint32_t)(HP_FILE_HEADER_SIZE + elen));
+    hp_encode_file_header(hdr + HP_SKIP_HEADER_SIZE, &h);
+    fwrite(hdr, 1, sizeof(hdr), w->f);
+    if (elen)
+        fwrite(exe, 1, elen, w->f);
+    return w;
+}
+
+void hp_tw_set_frame_limit(hp_tw_t *w, size_t limit)
+{
+    w->limit = limit && limit < HP_MAX_FRAME_RAW ? limit : HP_MAX_FRAME_RAW;
+}
+
+static twt_t *thread(hp_tw_t *w, uint32_t tid)
+{
+    for (size_t i = 0; i < w->nth; i++)
+        if (w->th[i].tid == tid)
+            return &w->th[i];
+    if (w->nth == MAX_THREADS)
+        return NULL;
+    twt_t *t = &w->th[w->nth];
+    t->buf = malloc(HP_MAX_FRAME_RAW + SLACK);
+    if (!t->buf)
+        return NULL;
+    t->tid = tid;
+    w->nth++;
+    return t;
+}
+
+static int flush_thread(hp_tw_t *w, twt_t *t)
+{
+    if (!t->len)
+        return 0;
+    size_t cs = ZSTD_compress(w->cbuf, w->ccap, t->buf, t->len, 1);
+    if (ZSTD_isError(cs))
+        return HP_ERR_IO;
+    hp_frame_index_t ix = {.tid = t->tid, .seq = t->seq++, .first_ts = t->first_ts,
+                           .last_ts = t->last_ts, .csize = (uint32_t)cs,
+                           .rsize = (uint32_t)t->len};
+    uint8_t ib[HP_SKIP_HEADER_SIZE + HP_FRAME_INDEX_SIZE];
+    hp_put_le32(ib, HP_SKIP_MAGIC_INDEX);
+    hp_put_le32(ib + 4, HP_FRAME_INDEX_SIZE);
+    hp_encode_frame_index(ib + HP_SKIP_HEADER_SIZE, &ix);
+    fwrite(ib, 1, sizeof(ib), w->f);
+    fwrite(w->cbuf, 1, cs, w->f);
+    t->len = 0;
+    t->timed = 0;
+    t->first_ts = t->last_ts;
+    return ferror(w->f) ? HP_ERR_IO : 0;
+}
+
+/* Thread buffer with room for a record; flushes first when over the limit. */
+static twt_t *room(hp_tw_t *w, uint32_t tid, size_t need)
+{
+    twt_t *t = thread(w, tid);
+    if (!t)
+        return NULL;
+    if (t->len + need > w->limit && flush_thread(w, t))
+        return NULL;
+    return t;
+}
+
+/* Starts a timed record: the frame's first timestamp anchors the deltas. */
+static void timed(twt_t *t, uint64_t ts)
+{
+    if (!t->timed && t->len == 0) {
+        t->first_ts = ts;
+        t->d = (hp_delta_t){.ts = ts};
+    } else if (!t->timed) {
+        /* untimed records came first: first_ts was fixed by them */
+        t->d.ts = t->first_ts;
+    }
+    t->timed = 1;
+    t->last_ts = ts;
+}
+
+static void untimed(twt_t *t)
+{
+    if (t->len == 0) {
+        t->d = (hp_delta_t){.ts = t->last_ts};
+        t->first_ts = t->last_ts;
+    }
+}
+
+int hp_tw_alloc(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, uint64_t size,
+                uint32_t stack)
+{
+    twt_t *t = room(w, tid, 64);
+    if (!t)
+        return HP_ERR_NOMEM;
+    timed(t, ts);
+    uint8_t *p = t->buf + t->len;
+    *p++ = HP_REC_ALLOC;
+    p = hp_put_uvarint(p, ts - t->d.ts);
+    t->d.ts = ts;
+    p = hp_put_delta(p, &t->d.addr, addr);
+    p = hp_put_uvarint(p, size);
+    p = hp_put_uvarint(p, stack);
+    t->len = (size_t)(p - t->buf);
+    return 0;
+}
+
+int hp_tw_free(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, int temporary)
+{
+    twt_t *t = room(w, tid, 64);
+    if (!t)
+        return HP_ERR_NOMEM;
+    timed(t, ts);
+    uint8_t *p = t->buf + t->len;
+    *p++ = temporary ? HP_REC_FREE_TEMP : HP_REC_FREE;
+    p = hp_put_uvarint(p, ts - t->d.ts);
+    t->d.ts = ts;
+    p = hp_put_delta(p, &t->d.addr, addr);
+    t->len = (size_t)(p - t->buf);
+    return 0;
+}
+
+int hp_tw_stack(hp_tw_t *w, uint32_t tid, uint32_t id, uint32_t gen, uint32_t n,
+                const uint64_t *pcs)
+{
+    twt_t *t = room(w, tid, 32 + (size_t)n * HP_UVARINT_MAX);
+    if (!t || n > 1000)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    uint8_t *p = t->buf + t->len;
+    *p++ = HP_REC_STACK;
+    p = hp_put_uvarint(p, id);
+    p = hp_put_uvarint(p, gen);
+    p = hp_put_uvarint(p, n);
+    for (uint32_t i = 0; i < n; i++)
+        p = hp_put_delta(p, &t->d.pc, pcs[i]);
+    t->len = (size_t)(p - t->buf);
+    return 0;
+}
+
+int hp_tw_modules(hp_tw_t *w, uint32_t tid, uint32_t gen, size_t n, const hp_module_t *mods)
+{
+    size_t need = 32;
+    for (size_t i = 0; i < n; i++)
+        need += 64 + strlen(mods[i].path) + mods[i].build_id_len;
+    if (need > HP_MAX_FRAME_RAW)
+        return HP_ERR_NOMEM;
+    twt_t *t = room(w, tid, need);
+    if (!t)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    uint8_t *p = t->buf + t->len;
+    *p++ = HP_REC_MODULES;
+    p = hp_put_uvarint(p, gen);
+    p = hp_put_uvarint(p, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(mods[i].path);
+        p = hp_put_uvarint(p, mods[i].bias);
+        p = hp_put_uvarint(p, mods[i].start);
+        p = hp_put_uvarint(p, mods[i].end);
+        p = hp_put_uvarint(p, pl);
+        memcpy(p, mods[i].path, pl);
+        p += pl;
+        p = hp_put_uvarint(p, mods[i].build_id_len);
+        if (mods[i].build_id_len)
+            memcpy(p, mods[i].build_id, mods[i].build_id_len);
+        p += mods[i].build_id_len;
+    }
+    t->len = (size_t)(p - t->buf);
+    return 0;
+}
+
+int hp_tw_counters(hp_tw_t *w, uint32_t tid, const uint64_t *calls, const uint64_t *bytes)
+{
+    twt_t *t = room(w, tid, 16 + 2 * HP_FN_COUNT * HP_UVARINT_MAX);
+    if (!t)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    uint8_t *p = t->buf + t->len;
+    *p++ = HP_REC_COUNTERS;
+    p = hp_put_uvarint(p, tid);
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        p = hp_put_uvarint(p, calls[i]);
+        p = hp_put_uvarint(p, bytes[i]);
+    }
+    t->len = (size_t)(p - t->buf);
+    return 0;
+}
+
+int hp_tw_end(hp_tw_t *w, uint32_t tid, uint64_t ts, unsigned reason)
+{
+    twt_t *t = room(w, tid, 32);
+    if (!t)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    uint8_t *p = t->buf + t->len;
+    *p++ = HP_REC_END;
+    p = hp_put_uvarint(p, ts);
+    p = hp_put_uvarint(p, reason);
+    t->len = (size_t)(p - t->buf);
+    return 0;
+}
+
+int hp_tw_thread_name(hp_tw_t *w, uint32_t tid, const char *name)
+{
+    size_t n = strlen(name);
+    twt_t *t = room(w, tid, 32 + n);
+    if (!t || n > 4096)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    uint8_t *p = t->buf + t->len;
+    *p++ = HP_REC_THREAD_NAME;
+    p = hp_put_uvarint(p, tid);
+    p = hp_put_uvarint(p, n);
+    memcpy(p, name, n);
+    t->len = (size_t)(p + n - t->buf);
+    return 0;
+}
+
+int hp_tw_raw(hp_tw_t *w, uint32_t tid, const void *bytes, size_t n)
+{
+    twt_t *t = room(w, tid, n);
+    if (!t || n > SLACK)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    memcpy(t->buf + t->len, bytes, n);
+    t->len += n;
+    return 0;
+}
+
+int hp_tw_flush(hp_tw_t *w, uint32_t tid)
+{
+    twt_t *t = thread(w, tid);
+    return t ? flush_thread(w, t) : HP_ERR_NOMEM;
+}
+
+int hp_tw_close(hp_tw_t *w)
+{
+    int rc = 0;
+    for (size_t i = 0; i < w->nth; i++) {
+        if (!rc)
+            rc = flush_thread(w, &w->th[i]);
+        free(w->th[i].buf);
+    }
+    if (fclose(w->f) && !rc)
+        rc = HP_ERR_IO;
+    free(w->cbuf);
+    free(w);
+    return rc;
+}
