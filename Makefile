@@ -95,7 +95,7 @@ LAUNCHER_SRCS := $(wildcard launcher/*.c)
 TEST_PROGS := $(UNIT_PRELOAD_BINS) $(UNIT_ANALYZER_BINS) $(INTEG_BINS) $(EXAMPLE_BINS) \
               $(if $(shell command -v $(FUZZ_CC)),$(FUZZ_BINS))
 
-.PHONY: all preload analyzer launcher test check fuzz examples bench demo deps \
+.PHONY: all preload analyzer launcher test check fuzz examples bench demo deps deps-test \
         install uninstall clean help
 .DEFAULT_GOAL := all
 
@@ -111,12 +111,16 @@ launcher: $(B)/heapprof
 ## examples: build the example programs
 examples: $(EXAMPLE_BINS)
 
-## deps: install the Debian packages the build and tests need (apt-get)
+## deps: install the Debian packages the build needs, when missing (apt-get)
 deps:
 	$(Q)sh scripts/install-deps.sh
+## deps-test: install what the tests also need (valgrind, clang, chromium, ...)
+deps-test:
+	$(Q)sh scripts/install-deps.sh --test
 
-## test: build everything and run every test; ends with "N passed, N failed"
-test: all $(TEST_PROGS)
+## test: install missing packages, build everything, run every test; ends with "N passed, N failed"
+test: deps-test
+	$(Q)$(MAKE) -s --no-print-directory all $(TEST_PROGS)
 	$(Q)HP_BUILD=$(abspath $(B)) sh tests/run.sh
 ## check: same as test
 check: test
@@ -127,7 +131,8 @@ fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do $$f -max_total_time=$${FUZZ_SECONDS:-60} $(B)/fuzz/corpus tests/fuzz/corpus || exit 1; done
 
 ## bench: overhead benchmarks (profiled vs unprofiled vs heaptrack); see bench/README.md
-bench: all $(BENCH_BINS)
+bench: deps-test
+	$(Q)$(MAKE) -s --no-print-directory all $(BENCH_BINS)
 	$(Q)HP_BUILD=$(abspath $(B)) sh bench/run.sh
 
 ## demo: install what is missing, build, profile an example and report on it

@@ -46,6 +46,7 @@ typedef struct opts_s {
     const char *pprof, *timeline, *diff, *out;
     int peak_pprof;
     size_t top;
+    int top_set;              /* --top given; else 10 in text, all in JSON */
     int merge;
     int gate;
     double threshold;
@@ -73,7 +74,8 @@ static void usage(FILE *f)
           "  --diff BASE            differences TRACE - BASE (text; with --json, --flame\n"
           "                         or --folded: in that format)\n"
           "  -o FILE                write the chosen output to FILE (default stdout)\n"
-          "  --top N                sites per section or array (default 10; 0 = all)\n"
+          "  --top N                sites per section or array (default: 10 in the text\n"
+          "                         report and diff, all sites in JSON; 0 = all)\n"
           "  --merge                merge sites by their first frame in the user's code\n"
           "Leak gate:\n"
           "  --fail-on-leaks[=BYTES]  exit 1 when unsuppressed leaks exceed BYTES (0)\n"
@@ -171,6 +173,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
             if (errno || *end || end == optarg || v < 0)
                 return bad_usage("--top wants a number >= 0, not '%s'", optarg);
             o->top = (size_t)v;
+            o->top_set = 1;
             break;
         }
         case OPT_MERGE: o->merge = 1; break;
@@ -209,8 +212,6 @@ static int parse_args(int argc, char **argv, opts_t *o)
     if ((o->junit || o->sarif || o->nsupp || o->show_runtime) && !o->gate)
         return bad_usage("%s", "--suppressions, --junit, --sarif and --show-runtime-leaks go "
                                "with --fail-on-leaks");
-    if (o->junit && o->sarif)
-        return bad_usage("%s", "--junit and --sarif exclude each other");
     return 0;
 }
 
@@ -307,7 +308,7 @@ int main(int argc, char **argv)
             goto out;
         }
     } else if (o.json) {
-        rc = hp_json_write(out, a, o.top);
+        rc = hp_json_write(out, a, o.top_set ? o.top : 0);
         if (rc) {
             status = output_failed("--json", rc);
             goto out;
@@ -371,7 +372,12 @@ int main(int argc, char **argv)
                 goto out;
             }
         }
+        /* JUnit and SARIF may both be asked for: the second is an extra report. */
         hp_gate_format_t fmt = o.junit ? HP_GATE_JUNIT : o.sarif ? HP_GATE_SARIF : HP_GATE_NONE;
+        if (o.junit && o.sarif && (rc = hp_leakgate_add_report(gate, HP_GATE_SARIF, o.sarif))) {
+            status = output_failed("--sarif", rc);
+            goto out;
+        }
         /* the gate's verdict must not corrupt a JSON or SVG on stdout */
         FILE *gout = (main_output && out == stdout) ? stderr : stdout;
         rc = hp_leakgate_run(gate, gout, a, o.threshold, o.show_runtime, fmt,

@@ -47,7 +47,8 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/heapprof-acc.XXXXXX")
 if [ "${ACC_KEEP:-0}" = 1 ]; then
     echo "accuracy: scratch directory $scratch" >&2
 else
-    trap 'rm -rf "$scratch"' EXIT INT TERM
+    trap 'rm -rf "$scratch"' EXIT
+    trap 'exit 130' INT TERM
 fi
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 || echo python3)

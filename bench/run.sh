@@ -5,7 +5,9 @@
 # default rate, under heapprof in full mode (HEAPPROF_RATE=1) and under
 # heaptrack (when installed), BENCH_RUNS times each, the modes interleaved so
 # that drift of the machine hits them all alike. It prints the median wall
-# time of each mode, the ratios profiled/unprofiled, full mode's overhead as a
+# time of each mode (and, in a second table, the median CPU time, user +
+# system with children, steadier on a busy machine), the ratios
+# profiled/unprofiled, full mode's overhead as a
 # fraction of heaptrack's ((full-1)/(heaptrack-1)) and the trace sizes; then
 # it times heapanalyze on a full-mode trace of >= 10^7 events against
 # heaptrack_print on heaptrack's trace of the same run (wall time and peak
@@ -18,7 +20,7 @@
 #
 # Environment:
 #   HP_BUILD         build directory (set by `make bench`)
-#   BENCH_RUNS       runs per mode and workload (default 5; 1 with BENCH_QUICK)
+#   BENCH_RUNS       runs per mode and workload (default 5; 3 with BENCH_QUICK)
 #   BENCH_QUICK=1    a smoke run of about a minute: smaller workloads
 #   BENCH_WORKLOADS  space-separated subset of: churn1 churn4 sqlite python perl
 #                    (default: churn1 churn4 sqlite python perl)
@@ -30,7 +32,7 @@ HP_SRC=$(pwd)
 : "${HP_BUILD:=$HP_SRC/build}"
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-    RUNS=${BENCH_RUNS:-1}
+    RUNS=${BENCH_RUNS:-3}
     CHURN_ITERS=8000000
     SQL_ROWS=20000
     PY_N=30000

@@ -644,13 +644,12 @@ static void die_of(int sig)
 }
 
 /*
- * Runs heapanalyze's leak gate on trace, writing the reports asked for
- * (report_opt "--junit" or "--sarif", or NULL). Its verdict goes to
- * stderr, so that the program's stdout stays the program's; silent: all its
- * output goes to /dev/null. Returns heapanalyze's exit status (2 on failure).
+ * Runs heapanalyze's leak gate on trace, writing the JUnit and SARIF
+ * reports asked for. Its verdict goes to stderr, so that the program's
+ * stdout stays the program's. Returns heapanalyze's exit status (2 on
+ * failure).
  */
-static int run_gate(const opts_t *o, const char *trace, const char *report_opt,
-                    const char *report, int silent)
+static int run_gate(const opts_t *o, const char *trace)
 {
     char *ana = find_analyzer();
     const char *argv[2 * MAX_SUPP + 16];
@@ -673,15 +672,19 @@ static int run_gate(const opts_t *o, const char *trace, const char *report_opt,
         argv[argc++] = "--suppressions";
         argv[argc++] = o->supp[i];
     }
-    if (report_opt && report) {
-        argv[argc++] = report_opt;
-        argv[argc++] = report;
+    if (o->junit) {
+        argv[argc++] = "--junit";
+        argv[argc++] = o->junit;
+    }
+    if (o->sarif) {
+        argv[argc++] = "--sarif";
+        argv[argc++] = o->sarif;
     }
     if (o->show_runtime)
         argv[argc++] = "--show-runtime-leaks";
     argv[argc] = NULL;
     fflush(NULL);
-    pid = spawn((char *const *)argv, NULL, NULL, NULL, 0, silent ? OUT_NULL : OUT_TO_STDERR,
+    pid = spawn((char *const *)argv, NULL, NULL, NULL, 0, OUT_TO_STDERR,
                 &err);
     if (pid < 0) {
         fprintf(stderr, "heapprof: cannot run %s: %s\n", ana, strerror(err));
@@ -900,15 +903,7 @@ int main(int argc, char **argv)
         goto out;
     }
     {
-        /* heapanalyze writes one report file per run: a second, silent
-         * run writes the SARIF when JUnit was asked for too. */
-        int gate = run_gate(&o, traces[main_idx].path, o.junit ? "--junit" : "--sarif",
-                            o.junit ? o.junit : o.sarif, 0);
-        if (o.junit && o.sarif && gate != EXIT_USAGE &&
-            run_gate(&o, traces[main_idx].path, "--sarif", o.sarif, 1) == EXIT_USAGE) {
-            fprintf(stderr, "heapprof: writing %s failed\n", o.sarif);
-            gate = EXIT_USAGE;
-        }
+        int gate = run_gate(&o, traces[main_idx].path);
         /* A failure of the program itself wins over the gate's verdict. */
         if (status != 0)
             say(&o, "%s exited with status %d; that status is heapprof's (leak gate: %s)",

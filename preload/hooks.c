@@ -364,15 +364,15 @@ HP_EXPORT int execvp(const char *file, char *const argv[])
 }
 
 /* Counts the variadic arguments up to the terminating NULL. */
-#define COUNT_ARGS(first, ap, n)                     \
-    do {                                             \
-        va_list c_;                                  \
-        va_copy(c_, ap);                             \
-        n = 1;                                       \
-        if (first)                                   \
-            while (va_arg(c_, const char *))         \
-                n++;                                 \
-        va_end(c_);                                  \
+#define COUNT_ARGS(first, ap, n)                                                                   \
+    do {                                                                                           \
+        va_list c_;                                                                                \
+        va_copy(c_, ap);                                                                           \
+        n = 1;                                                                                     \
+        if (first)                                                                                 \
+            while (va_arg(c_, const char *))                                                       \
+                n++;                                                                               \
+        va_end(c_);                                                                                \
     } while (0)
 
 /* glibc declares the first exec argument nonnull, but a caller may still

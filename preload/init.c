@@ -43,6 +43,7 @@ static pthread_mutex_t mod_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *mod_buf; /* HP_MAX_FRAME_RAW bytes, mmap'd: the last snapshot */
 static size_t mod_len;   /* its length */
 static int fork_multi;   /* other threads ran when fork was called */
+static pid_t owner_pid;  /* the process this state belongs to */
 
 static void write_modules(void)
 {
@@ -108,8 +109,7 @@ static void postfork_parent(void)
 
 static int open_trace(uint32_t flags)
 {
-    if (hp_writer_open(hp_options.out, hp_options.rate, hp_options.seed, flags,
-                       hp_tbuf_now()) != 0)
+    if (hp_writer_open(hp_options.out, hp_options.rate, hp_options.seed, flags, hp_tbuf_now()) != 0)
         return -1;
     hp_modules_changed();
     write_modules();
@@ -141,6 +141,7 @@ static void postfork_child(void)
     pthread_mutex_init(&mod_mu, NULL);
     hp_writer_postfork_child();
     int was = __atomic_load_n(&hp_init_state, __ATOMIC_ACQUIRE);
+    owner_pid = getpid();
     hp_tbuf_postfork_child();
     if (was != HP_ST_RECORDING || hp_options.no_children) {
         hp_init_stop();
@@ -158,13 +159,14 @@ static void postfork_child(void)
 static void do_init(void)
 {
     int ok = 0;
+    owner_pid = getpid();
     hp_options_parse();
     if (hp_writer_init() || hp_tbuf_init())
         goto out;
     if (hp_options.rate > 1 && hp_liveset_init())
         goto out;
-    void *m = mmap(NULL, HP_MAX_FRAME_RAW, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *m =
+        mmap(NULL, HP_MAX_FRAME_RAW, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         goto out;
     mod_buf = m;
@@ -187,8 +189,8 @@ int hp_init_ensure(void)
     int st = __atomic_load_n(&hp_init_state, __ATOMIC_ACQUIRE);
     if (st != HP_ST_UNINIT)
         return st;
-    if (!__atomic_compare_exchange_n(&hp_init_state, &st, HP_ST_INITIALIZING, 0,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (!__atomic_compare_exchange_n(&hp_init_state, &st, HP_ST_INITIALIZING, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
         return st;
     hp_guard_enter();
     do_init();
@@ -229,9 +231,20 @@ void hp_init_modules_refresh(void)
     errno = saved_errno;
 }
 
+/*
+ * A vfork child (or a clone sharing our memory) that calls exec runs the
+ * exec hooks in the parent's address space: flushing there would write
+ * END(EXEC) into the parent's trace and leave the parent stopped. Its pid
+ * differs from the one this state belongs to (fork children reset it).
+ */
+static int shared_with_parent(void)
+{
+    return getpid() != __atomic_load_n(&owner_pid, __ATOMIC_RELAXED);
+}
+
 void hp_init_exec_prepare(void)
 {
-    if (hp_init_state_get() != HP_ST_RECORDING)
+    if (hp_init_state_get() != HP_ST_RECORDING || shared_with_parent())
         return;
     hp_guard_enter();
     hp_tbuf_flush_all(HP_END_EXEC);
@@ -240,7 +253,7 @@ void hp_init_exec_prepare(void)
 
 void hp_init_exec_failed(void)
 {
-    if (hp_init_state_get() != HP_ST_RECORDING)
+    if (hp_init_state_get() != HP_ST_RECORDING || shared_with_parent())
         return;
     hp_tbuf_resume();
 }

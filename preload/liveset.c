@@ -38,9 +38,8 @@ static void filter_add(uintptr_t p, int d)
 {
     uint16_t *f = filter_of(p), v = __atomic_load_n(f, __ATOMIC_RELAXED);
     /* A saturated counter stays saturated: the bucket then always probes. */
-    while (v != UINT16_MAX &&
-           !__atomic_compare_exchange_n(f, &v, (uint16_t)(v + d), 0, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
+    while (v != UINT16_MAX && !__atomic_compare_exchange_n(f, &v, (uint16_t)(v + d), 0,
+                                                           __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         ;
 }
 

@@ -17,10 +17,10 @@
 #define HP_DEFAULT_OUT "heapprof.%e.%p.zst"
 
 typedef struct hp_options_s {
-    uint64_t rate;           /* >= 1 */
-    uint64_t seed;           /* given or drawn */
-    int no_children;         /* HEAPPROF_NO_CHILDREN=1 */
-    char out[HP_MAX_PATH];   /* template, NUL-terminated */
+    uint64_t rate;         /* >= 1 */
+    uint64_t seed;         /* given or drawn */
+    int no_children;       /* HEAPPROF_NO_CHILDREN=1 */
+    char out[HP_MAX_PATH]; /* template, NUL-terminated */
 } hp_options_t;
 
 /* The parsed options; valid after hp_options_parse(). */

@@ -124,7 +124,6 @@ int hp_real_init(void)
     void *m = dlsym(RTLD_NEXT, "malloc"), *f = dlsym(RTLD_NEXT, "free"),
          *c = dlsym(RTLD_NEXT, "calloc");
     RESOLVE(realloc);
-    RESOLVE(reallocarray);
     RESOLVE(posix_memalign);
     RESOLVE(aligned_alloc);
     RESOLVE(memalign);
@@ -148,8 +147,7 @@ int hp_real_init(void)
     if (hp_real.pvalloc && hp_real.malloc && dladdr((void *)hp_real.malloc, &a) &&
         dladdr((void *)hp_real.pvalloc, &b) && a.dli_fbase != b.dli_fbase)
         hp_real.pvalloc = NULL;
-    int ok = m && f && c && hp_real.realloc &&
-             hp_real.posix_memalign && hp_real.memalign;
+    int ok = m && f && c && hp_real.realloc && hp_real.posix_memalign && hp_real.memalign;
     __atomic_store_n(&hp_real_state, ok ? 2 : 3, __ATOMIC_RELEASE);
     return ok ? 0 : HP_ERR_UNSUPPORTED;
 }

@@ -44,15 +44,15 @@ int hp_tbuf_mode;
 
 typedef struct hp_thread_s hp_thread_t;
 struct hp_thread_s {
-    hp_counters_t counters;  /* first: hp_tls.counters points here */
-    hp_counters_t emitted;   /* what HP_REC_COUNTERS already carried */
-    hp_thread_t *next;       /* registry, never unlinked */
-    int in_use;              /* owned by a live thread */
-    int busy;                /* owner is appending */
+    hp_counters_t counters; /* first: hp_tls.counters points here */
+    hp_counters_t emitted;  /* what HP_REC_COUNTERS already carried */
+    hp_thread_t *next;      /* registry, never unlinked */
+    int in_use;             /* owned by a live thread */
+    int busy;               /* owner is appending */
     uint32_t tid;
-    uint32_t seq;            /* frames written */
-    int rounds;              /* thread-exit destructor calls */
-    uint64_t mark;           /* activity seen by the last destructor call */
+    uint32_t seq;  /* frames written */
+    int rounds;    /* thread-exit destructor calls */
+    uint64_t mark; /* activity seen by the last destructor call */
     hp_sampler_t sampler;
     size_t len;
     hp_delta_t delta;
@@ -70,8 +70,8 @@ static hp_counters_t dummy; /* counts of threads that cannot attach: discarded *
 
 /* ---- encoders ---- */
 
-uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr,
-                           uint64_t size, uint64_t stack)
+uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr, uint64_t size,
+                           uint64_t stack)
 {
     *p++ = HP_REC_ALLOC;
     p = hp_put_uvarint(p, ts - d->ts);
@@ -128,8 +128,8 @@ uint8_t *hp_tbuf_enc_end(uint8_t *p, uint64_t ts, int reason)
 #define PCS_ARENA (256u << 20)
 
 typedef struct stk_slot_s {
-    uint64_t key;  /* hash | 1; 0 = empty */
-    uint32_t id;   /* 0 until published */
+    uint64_t key; /* hash | 1; 0 = empty */
+    uint32_t id;  /* 0 until published */
     uint32_t n;
     uintptr_t *pcs;
 } stk_slot_t;
@@ -141,8 +141,8 @@ static uint32_t next_id;
 
 static void *map_noreserve(size_t sz)
 {
-    void *m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    void *m =
+        mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return m == MAP_FAILED ? NULL : m;
 }
 
@@ -189,8 +189,7 @@ uint32_t hp_tbuf_stack_id(const uintptr_t *pcs, int n, int *inserted)
         stk_slot_t *s = &stk[(h + i * 0x9e3779b1u) & (STK_SLOTS - 1)];
         uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
         if (k == 0) {
-            if (!__atomic_compare_exchange_n(&s->key, &k, h, 0, __ATOMIC_ACQ_REL,
-                                             __ATOMIC_ACQUIRE))
+            if (!__atomic_compare_exchange_n(&s->key, &k, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
                 goto taken;
             /* Ours: copy the pcs, take an id, publish. */
             size_t at = __atomic_fetch_add(&pcs_used, (size_t)n, __ATOMIC_RELAXED);
@@ -229,8 +228,7 @@ static hp_thread_t *attach(void)
     for (th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next) {
         int z = 0;
         if (__atomic_load_n(&th->in_use, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&th->in_use, &z, 1, 0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
+            __atomic_compare_exchange_n(&th->in_use, &z, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             break;
     }
     if (!th) {
@@ -415,10 +413,12 @@ static void record_alloc(hp_thread_t *th, void *p, size_t n, uint64_t ts)
         uint32_t id = np ? hp_tbuf_stack_id(pcs, np, &inserted) : 0;
         if (inserted)
             th->len = (size_t)(hp_tbuf_enc_stack(th->buf + th->len, &th->delta, id,
-                                                 hp_init_modgen(), pcs, np) - th->buf);
+                                                 hp_init_modgen(), pcs, np) -
+                               th->buf);
         note_ts(th, ts);
         th->len = (size_t)(hp_tbuf_enc_alloc(th->buf + th->len, &th->delta, th->last_ts,
-                                             (uintptr_t)p, n, id) - th->buf);
+                                             (uintptr_t)p, n, id) -
+                           th->buf);
         if (hp_tbuf_mode == 1)
             hp_liveset_insert((uintptr_t)p);
     }
@@ -488,7 +488,8 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
             note_ts(th, ts);
             int temp = hp_tls.last_alloc == (uintptr_t)p;
             th->len = (size_t)(hp_tbuf_enc_free(th->buf + th->len, &th->delta, temp, th->last_ts,
-                                                (uintptr_t)p) - th->buf);
+                                                (uintptr_t)p) -
+                               th->buf);
         }
         append_end(th);
     }

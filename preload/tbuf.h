@@ -140,8 +140,8 @@ void hp_tbuf_postfork_child(void);
 
 /* ---- record encoders (also used by the unit tests) ---- */
 
-uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr,
-                           uint64_t size, uint64_t stack);
+uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr, uint64_t size,
+                           uint64_t stack);
 uint8_t *hp_tbuf_enc_free(uint8_t *p, hp_delta_t *d, int temp, uint64_t ts, uint64_t addr);
 uint8_t *hp_tbuf_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint64_t gen,
                            const uintptr_t *pcs, int n);

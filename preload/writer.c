@@ -64,8 +64,7 @@ int hp_writer_init(void)
     return 0;
 }
 
-int hp_writer_expand(const char *tmpl, const char *exe_base, unsigned pid, char *dst,
-                     size_t cap)
+int hp_writer_expand(const char *tmpl, const char *exe_base, unsigned pid, char *dst, size_t cap)
 {
     size_t n = 0;
     char num[16];
@@ -147,8 +146,8 @@ static void warn_errno(const char *what, int err)
     const char *reason = strerrordesc_np(err);
     if (!reason)
         reason = "unknown error";
-    hp_log_once("cannot write trace ", path[0] ? path : what, ": ", reason,
-                "; running unprofiled", (char *)NULL);
+    hp_log_once("cannot write trace ", path[0] ? path : what, ": ", reason, "; running unprofiled",
+                (char *)NULL);
 }
 
 int hp_writer_open(const char *tmpl, uint64_t rate, uint64_t seed, uint32_t flags,
@@ -285,7 +284,8 @@ void hp_writer_close(void)
 
 int hp_writer_ok(void)
 {
-    return __atomic_load_n(&fd, __ATOMIC_RELAXED) >= 0 && !__atomic_load_n(&failed, __ATOMIC_RELAXED);
+    return __atomic_load_n(&fd, __ATOMIC_RELAXED) >= 0 &&
+           !__atomic_load_n(&failed, __ATOMIC_RELAXED);
 }
 
 const char *hp_writer_path(void)

@@ -55,7 +55,6 @@ void hp_writer_postfork_child(void);
  * Expands tmpl into out (size cap): %p pid, %e exe basename, %% a percent;
  * other % sequences are copied. Returns 0, or -1 when out is too small.
  */
-int hp_writer_expand(const char *tmpl, const char *exe_base, unsigned pid, char *out,
-                     size_t cap);
+int hp_writer_expand(const char *tmpl, const char *exe_base, unsigned pid, char *out, size_t cap);
 
 #endif

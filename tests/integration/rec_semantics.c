@@ -16,12 +16,12 @@
 static int failures;
 static void *volatile sink;
 
-#define CHECK(cond)                                                   \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            fprintf(stderr, "rec_semantics:%d: %s\n", __LINE__, #cond); \
-            failures++;                                               \
-        }                                                             \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "rec_semantics:%d: %s\n", __LINE__, #cond);                            \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static int aligned(const void *p, size_t a)

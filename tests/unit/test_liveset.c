@@ -20,11 +20,11 @@ static void test_liveset_insert_remove(void **state)
     for (uintptr_t p = 0x10000; p < 0x10000 + 16 * 50000; p += 16)
         assert_int_equal(hp_liveset_insert(p), 0);
     assert_int_equal(hp_liveset_count(), 50000);
-    assert_int_equal(hp_liveset_remove(0x8), 0);          /* never inserted */
-    assert_int_equal(hp_liveset_remove(0x10000 + 8), 0);  /* inside, not equal */
+    assert_int_equal(hp_liveset_remove(0x8), 0);         /* never inserted */
+    assert_int_equal(hp_liveset_remove(0x10000 + 8), 0); /* inside, not equal */
     for (uintptr_t p = 0x10000; p < 0x10000 + 16 * 50000; p += 32)
         assert_int_equal(hp_liveset_remove(p), 1);
-    assert_int_equal(hp_liveset_remove(0x10000), 0);      /* only once */
+    assert_int_equal(hp_liveset_remove(0x10000), 0); /* only once */
     assert_int_equal(hp_liveset_count(), 25000);
     /* Tombstones are reused and do not hide later keys. */
     for (uintptr_t p = 0x10000; p < 0x10000 + 16 * 50000; p += 32)

@@ -87,8 +87,8 @@ static void test_sampler_full_mode_draws_one(void **state)
 static void test_sampler_ln_matches_libm(void **state)
 {
     (void)state;
-    const double xs[] = {1e-300, 1e-16, 0x1.0p-53, 0.001, 0.3, 0.5, 0.70710678, 0.99999, 1.0,
-                         1.5, 2.0, 10.0, 1e10, 1e300};
+    const double xs[] = {1e-300,  1e-16, 0x1.0p-53, 0.001, 0.3,  0.5,  0.70710678,
+                         0.99999, 1.0,   1.5,       2.0,   10.0, 1e10, 1e300};
     for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
         double want = log(xs[i]), got = hp_sampler_ln(xs[i]);
         assert_true(fabs(got - want) <= 1e-12 * (fabs(want) + 1));

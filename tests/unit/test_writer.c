@@ -27,7 +27,8 @@ static void test_writer_expands_template(void **state)
     assert_string_equal(out, "heapprof.app.1234.zst");
     assert_int_equal(hp_writer_expand("a%%p-%q-%", "x", 0, out, sizeof out), 0);
     assert_string_equal(out, "a%p-%q-%");
-    assert_int_equal(hp_writer_expand("%e%e%e", "0123456789abcdef0123456789", 1, out, sizeof out), -1);
+    assert_int_equal(hp_writer_expand("%e%e%e", "0123456789abcdef0123456789", 1, out, sizeof out),
+                     -1);
 }
 
 static void test_writer_creates_numbered_0600_traces(void **state)
