@@ -17,26 +17,8 @@
 #include "json.h"
 #include "model.h"
 #include "trace_writer.h"
+#include "tmp_file.h"
 
-static char path[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/test_json.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
 
 /* Site 1 leaks 300 bytes; site 2 allocates 5000 and frees them (one of them
  * a temporary); site 3 allocates 40 and keeps them to the end too. */
@@ -44,7 +26,7 @@ static hp_analysis_t *load_sample(void)
 {
     char err[512];
     hp_analysis_t *a;
-    hp_tw_t *w = hp_tw_open(path, 1, 99, "/bin/\"quoted\"\\prog", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 99, "/bin/\"quoted\"\\prog", 0);
     assert_non_null(w);
     assert_int_equal(hp_tw_alloc(w, 1, 1, 0x100, 300, 1), 0);
     assert_int_equal(hp_tw_alloc(w, 1, 2, 0x200, 4000, 2), 0);
@@ -57,7 +39,7 @@ static hp_analysis_t *load_sample(void)
     assert_int_equal(hp_tw_counters(w, 1, c, b), 0);
     assert_int_equal(hp_tw_end(w, 1, 10, HP_END_EXIT), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), 0);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
     return a;
 }
 
@@ -211,10 +193,10 @@ static void test_json_frame_fields(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_json_top_level_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_site_arrays_sorted_and_nonzero, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_json_top_limits_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_top_level_fields, hp_tmp_setup, hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_json_site_arrays_sorted_and_nonzero, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_json_top_limits_arrays, hp_tmp_setup, hp_tmp_teardown),
         cmocka_unit_test(test_json_string_escapes),
         cmocka_unit_test(test_json_frame_fields),
     };

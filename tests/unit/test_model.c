@@ -18,26 +18,8 @@
 #include "heapprof/error.h"
 #include "model.h"
 #include "trace_writer.h"
+#include "tmp_file.h"
 
-static char path[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/test_model.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
 
 static const hp_site_t *site_of(const hp_analysis_t *a, uint32_t id)
 {
@@ -88,8 +70,8 @@ static void test_model_full_mode_exact(void **state)
     (void)state;
     char err[512];
     hp_analysis_t *a;
-    write_scenario(path);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), 0);
+    write_scenario(hp_tmp_path);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
     assert_int_equal(a->version, HP_TRACE_VERSION);
     assert_int_equal(a->pid, 77);
     assert_int_equal(a->rate, 1);
@@ -147,7 +129,7 @@ static void test_model_peak_moves_to_later_maximum(void **state)
     (void)state;
     char err[512];
     hp_analysis_t *a;
-    hp_tw_t *w = hp_tw_open(path, 1, 1, "p", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "p", 0);
     assert_non_null(w);
     /* first maximum 1000 at site 1, then site 1 shrinks and site 2 grows to 1500 */
     assert_int_equal(hp_tw_alloc(w, 1, 1, 0x100, 1000, 1), 0);
@@ -159,7 +141,7 @@ static void test_model_peak_moves_to_later_maximum(void **state)
     assert_int_equal(hp_tw_free(w, 1, 7, 0x300, 0), 0);
     assert_int_equal(hp_tw_free(w, 1, 8, 0x400, 0), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), 0);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
     assert_true(a->peak_bytes == 1501);
     assert_int_equal(a->peak_ns, 5);
     assert_true(site_of(a, 1)->peak_bytes == 1);
@@ -186,13 +168,13 @@ static void test_model_trims_profiler_frames(void **state)
          .path = "/opt/heapprof/lib/libheapprof.so"},
     };
     const uint64_t pcs[] = {0x7f0000000123ull, 0x400456, 0x400789};
-    hp_tw_t *w = hp_tw_open(path, 1, 1, "/home/u/prog", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "/home/u/prog", 0);
     assert_non_null(w);
     assert_int_equal(hp_tw_modules(w, 1, 0, 2, mods), 0);
     assert_int_equal(hp_tw_stack(w, 1, 5, 0, 3, pcs), 0);
     assert_int_equal(hp_tw_alloc(w, 1, 1, 0x100, 10, 5), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), 0);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
     assert_int_equal(a->nsites, 1);
     const hp_site_t *s = &a->sites[0];
     assert_int_equal(s->nframes, 2);
@@ -215,7 +197,7 @@ static void test_model_sampled_estimates_are_unbiased(void **state)
     const uint64_t rate = 32768;
     char err[512];
     hp_analysis_t *a;
-    hp_tw_t *w = hp_tw_open(path, rate, 1, "p", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, rate, 1, "p", 0);
     assert_non_null(w);
     srand(7);
     double countdown = exp_draw((double)rate);
@@ -246,7 +228,7 @@ static void test_model_sampled_estimates_are_unbiased(void **state)
     uint64_t b[HP_FN_COUNT] = {[HP_FN_MALLOC] = (uint64_t)total};
     assert_int_equal(hp_tw_counters(w, 1, c, b), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), 0);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
     assert_true(a->samples > 80000);
     assert_int_equal(a->total_allocations, calls); /* counters: exact */
     double est_bytes = hp_analysis_total(a, HP_KIND_ALLOCATED);
@@ -286,9 +268,9 @@ static void test_model_replay_calls_back_in_order(void **state)
 {
     (void)state;
     char err[512];
-    write_scenario(path);
+    write_scenario(hp_tmp_path);
     cb_t c = {.ok = 1};
-    assert_int_equal(hp_analysis_replay(path, on_event, &c, err, sizeof(err)), 0);
+    assert_int_equal(hp_analysis_replay(hp_tmp_path, on_event, &c, err, sizeof(err)), 0);
     assert_int_equal(c.n, 8); /* the unknown free is not an event of the heap */
     assert_true(c.ok);
     assert_true(c.live == 110);
@@ -299,12 +281,12 @@ static void test_model_corrupt_trace_fails_cleanly(void **state)
     (void)state;
     char err[512];
     hp_analysis_t *a = (hp_analysis_t *)1;
-    hp_tw_t *w = hp_tw_open(path, 1, 1, "p", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "p", 0);
     assert_non_null(w);
     assert_int_equal(hp_tw_alloc(w, 1, 1, 0x100, 10, 0), 0);
     assert_int_equal(hp_tw_raw(w, 1, "\x42", 1), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), HP_ERR_FORMAT);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), HP_ERR_FORMAT);
     assert_null(a);
     assert_non_null(strstr(err, "unknown record tag 66"));
 }
@@ -316,7 +298,7 @@ static void test_model_corrupt_late_frame_fails_cleanly(void **state)
     (void)state;
     char err[512];
     hp_analysis_t *a = (hp_analysis_t *)1;
-    hp_tw_t *w = hp_tw_open(path, 1, 1, "p", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "p", 0);
     assert_non_null(w);
     hp_tw_set_frame_limit(w, 4096);
     for (uint64_t i = 0; i < 200000; i++) {
@@ -325,10 +307,10 @@ static void test_model_corrupt_late_frame_fails_cleanly(void **state)
     }
     assert_int_equal(hp_tw_raw(w, 2, "\x42", 1), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), HP_ERR_FORMAT);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), HP_ERR_FORMAT);
     assert_null(a);
     assert_non_null(strstr(err, "unknown record tag 66"));
-    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, hp_tmp_path));
     assert_non_null(strstr(err, "(tid 2)"));
 }
 
@@ -348,15 +330,19 @@ static void test_model_kind_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_model_full_mode_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_peak_moves_to_later_maximum, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_trims_profiler_frames, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_sampled_estimates_are_unbiased, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_model_replay_calls_back_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_corrupt_trace_fails_cleanly, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_corrupt_late_frame_fails_cleanly, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_model_full_mode_exact, hp_tmp_setup, hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_peak_moves_to_later_maximum, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_trims_profiler_frames, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_sampled_estimates_are_unbiased, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_replay_calls_back_in_order, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_corrupt_trace_fails_cleanly, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_corrupt_late_frame_fails_cleanly, hp_tmp_setup,
+                                        hp_tmp_teardown),
         cmocka_unit_test(test_model_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

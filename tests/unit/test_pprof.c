@@ -18,40 +18,22 @@
 #include "pprof.h"
 #include "profile.pb-c.h"
 #include "synth_analysis.h"
+#include "tmp_file.h"
 
 typedef Heapprof__Pprof__Profile profile_t;
 
-static char path[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(path, sizeof(path), "/tmp/test_pprof.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
 
 static profile_t *read_profile(void)
 {
     unsigned char magic[2] = {0, 0};
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(hp_tmp_path, "rb");
     assert_non_null(f);
     assert_int_equal(fread(magic, 1, 2, f), 2);
     fclose(f);
     assert_int_equal(magic[0], 0x1f); /* gzip */
     assert_int_equal(magic[1], 0x8b);
 
-    gzFile gz = gzopen(path, "rb");
+    gzFile gz = gzopen(hp_tmp_path, "rb");
     assert_non_null(gz);
     size_t cap = 1 << 16, len = 0;
     uint8_t *buf = malloc(cap);
@@ -111,7 +93,7 @@ static void test_pprof_decodes_with_types_and_totals(void **state)
 {
     (void)state;
     hp_analysis_t *a = sample_analysis();
-    assert_int_equal(hp_pprof_write(path, a, 0), 0);
+    assert_int_equal(hp_pprof_write(hp_tmp_path, a, 0), 0);
     profile_t *p = read_profile();
     static const char *types[4][2] = {{"alloc_objects", "count"},
                                       {"alloc_space", "bytes"},
@@ -150,7 +132,7 @@ static void test_pprof_peak_flag_uses_peak(void **state)
 {
     (void)state;
     hp_analysis_t *a = sample_analysis();
-    assert_int_equal(hp_pprof_write(path, a, 1), 0);
+    assert_int_equal(hp_pprof_write(hp_tmp_path, a, 1), 0);
     profile_t *p = read_profile();
     int64_t bytes = 0;
     for (size_t i = 0; i < p->n_sample; i++)
@@ -164,7 +146,7 @@ static void test_pprof_locations_lines_and_mappings(void **state)
 {
     (void)state;
     hp_analysis_t *a = sample_analysis();
-    assert_int_equal(hp_pprof_write(path, a, 0), 0);
+    assert_int_equal(hp_pprof_write(hp_tmp_path, a, 0), 0);
     profile_t *p = read_profile();
     /* First sample: leaf location holds parse_inline (inlined) then load. */
     const Heapprof__Pprof__Sample *s = p->sample[0];
@@ -203,7 +185,7 @@ static void test_pprof_sampled_rounds_estimates(void **state)
     (void)state;
     hp_analysis_t *a = synth_new("demo", 524288);
     synth_site(a, "main;f", 2.6, 1048576.4, 0, 0);
-    assert_int_equal(hp_pprof_write(path, a, 0), 0);
+    assert_int_equal(hp_pprof_write(hp_tmp_path, a, 0), 0);
     profile_t *p = read_profile();
     assert_int_equal(p->period, 524288);
     assert_int_equal(p->sample[0]->value[0], 3);
@@ -223,11 +205,16 @@ static void test_pprof_unwritable_path_fails(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pprof_decodes_with_types_and_totals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pprof_peak_flag_uses_peak, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pprof_locations_lines_and_mappings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pprof_sampled_rounds_estimates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pprof_unwritable_path_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pprof_decodes_with_types_and_totals, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_pprof_peak_flag_uses_peak, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_pprof_locations_lines_and_mappings, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_pprof_sampled_rounds_estimates, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_pprof_unwritable_path_fails, hp_tmp_setup,
+                                        hp_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

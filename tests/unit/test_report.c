@@ -17,26 +17,8 @@
 #include "model.h"
 #include "report.h"
 #include "trace_writer.h"
+#include "tmp_file.h"
 
-static char path[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/test_report.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
 
 /*
  * Stacks 1 and 2 differ in a library frame but share their first frame in
@@ -56,7 +38,7 @@ static hp_analysis_t *load_sample(uint64_t rate)
     const uint64_t s1[] = {0x7f0000000100ull, 0x401100, 0x401200};
     const uint64_t s2[] = {0x7f0000000200ull, 0x401100, 0x401300};
     const uint64_t s3[] = {0x402000, 0x401300};
-    hp_tw_t *w = hp_tw_open(path, rate, 1234, "/nonexistent/prog", 1000000000ull);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, rate, 1234, "/nonexistent/prog", 1000000000ull);
     assert_non_null(w);
     assert_int_equal(hp_tw_modules(w, 1, 0, 2, mods), 0);
     assert_int_equal(hp_tw_stack(w, 1, 1, 0, 3, s1), 0);
@@ -71,7 +53,7 @@ static hp_analysis_t *load_sample(uint64_t rate)
     }
     assert_int_equal(hp_tw_end(w, 1, 3500000000ull, HP_END_EXIT), 0);
     assert_int_equal(hp_tw_close(w), 0);
-    assert_int_equal(hp_analysis_load(path, &a, err, sizeof(err)), 0);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
     return a;
 }
 
@@ -186,11 +168,15 @@ static void test_report_sampled_says_estimates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_report_summary, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_sections_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_top_limits_sites, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_merge_by_user_frame, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_sampled_says_estimates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_summary, hp_tmp_setup, hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_report_sections_in_order, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_report_top_limits_sites, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_report_merge_by_user_frame, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_report_sampled_says_estimates, hp_tmp_setup,
+                                        hp_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

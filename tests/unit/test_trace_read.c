@@ -16,26 +16,8 @@
 #include "heapprof/error.h"
 #include "trace_read.h"
 #include "trace_writer.h"
+#include "tmp_file.h"
 
-static char path[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/test_trace_read.XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
 
 static const uint64_t pcs1[] = {0x401000, 0x401234, 0x7f0000001000ull};
 static const uint8_t bid[] = {0xde, 0xad, 0xbe, 0xef};
@@ -71,8 +53,8 @@ static void test_trace_read_round_trip(void **state)
     char err[512];
     hp_trace_t *t;
     hp_trace_event_t ev;
-    write_all_records(path);
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), 0);
+    write_all_records(hp_tmp_path);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
     const hp_file_header_t *h = hp_trace_header(t);
     assert_int_equal(h->pid, 4242);
     assert_int_equal(h->rate, 1);
@@ -136,7 +118,7 @@ static void test_trace_read_merges_threads_by_time(void **state)
 {
     (void)state;
     char err[512];
-    hp_tw_t *w = hp_tw_open(path, 1, 1, "x", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
     assert_non_null(w);
     hp_tw_set_frame_limit(w, 200); /* many small frames */
     for (uint64_t i = 0; i < 3000; i++) {
@@ -147,7 +129,7 @@ static void test_trace_read_merges_threads_by_time(void **state)
     assert_int_equal(hp_tw_close(w), 0);
     hp_trace_t *t;
     hp_trace_event_t ev;
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), 0);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
     assert_true(hp_trace_nframes(t) > 20);
     uint64_t prev_ts = 0, prev_size[5] = {0};
     uint32_t prev_tid = 0;
@@ -229,13 +211,13 @@ static void test_trace_read_truncated_files(void **state)
 {
     (void)state;
     long n;
-    write_all_records(path);
-    uint8_t *b = slurp(path, &n);
+    write_all_records(hp_tmp_path);
+    uint8_t *b = slurp(hp_tmp_path, &n);
     int ok_trunc = 0;
     for (long cut = 0; cut < n; cut++) {
         int trunc = 0, ev;
-        spill(path, b, cut);
-        int rc = read_all(path, &trunc, &ev);
+        spill(hp_tmp_path, b, cut);
+        int rc = read_all(hp_tmp_path, &trunc, &ev);
         if (rc == 0 && cut > 80)
             ok_trunc += trunc;
         assert_true(rc == 0 || rc == HP_ERR_FORMAT);
@@ -249,14 +231,14 @@ static void test_trace_read_bit_flips(void **state)
 {
     (void)state;
     long n;
-    write_all_records(path);
-    uint8_t *b = slurp(path, &n);
+    write_all_records(hp_tmp_path);
+    uint8_t *b = slurp(hp_tmp_path, &n);
     int errors = 0;
     for (long i = 0; i < n * 8; i++) {
         int trunc, ev;
         b[i / 8] ^= (uint8_t)(1u << (i % 8));
-        spill(path, b, n);
-        int rc = read_all(path, &trunc, &ev);
+        spill(hp_tmp_path, b, n);
+        int rc = read_all(hp_tmp_path, &trunc, &ev);
         b[i / 8] ^= (uint8_t)(1u << (i % 8));
         assert_true(rc == 0 || rc == HP_ERR_FORMAT || rc == HP_ERR_VERSION);
         errors += rc != 0;
@@ -270,8 +252,8 @@ static void test_trace_read_random_files(void **state)
 {
     (void)state;
     long n;
-    write_all_records(path);
-    uint8_t *valid = slurp(path, &n);
+    write_all_records(hp_tmp_path);
+    uint8_t *valid = slurp(hp_tmp_path, &n);
     srand(12345);
     uint8_t buf[4096];
     for (int i = 0; i < 300; i++) {
@@ -280,9 +262,9 @@ static void test_trace_read_random_files(void **state)
             buf[k] = (uint8_t)rand();
         if (i % 2 && len > 80)
             memcpy(buf, valid, 80); /* header + start of a frame index */
-        spill(path, buf, len);
+        spill(hp_tmp_path, buf, len);
         int trunc, ev;
-        int rc = read_all(path, &trunc, &ev);
+        int rc = read_all(hp_tmp_path, &trunc, &ev);
         assert_true(rc == 0 || rc == HP_ERR_FORMAT || rc == HP_ERR_VERSION);
     }
     free(valid);
@@ -307,14 +289,14 @@ static void test_trace_read_rejects_hostile_records(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[512];
-        hp_tw_t *w = hp_tw_open(path, 1, 1, "x", 0);
+        hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
         assert_non_null(w);
         assert_int_equal(hp_tw_alloc(w, 3, 5, 0x100, 1, 0), 0);
         assert_int_equal(hp_tw_raw(w, 3, cases[i].bytes, cases[i].n), 0);
         assert_int_equal(hp_tw_close(w), 0);
         hp_trace_t *t;
         hp_trace_event_t ev;
-        assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), 0);
+        assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
         int rc;
         while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1)
             ;
@@ -332,15 +314,15 @@ static void test_trace_read_rejects_oversized_frame(void **state)
     (void)state;
     long n;
     char err[512];
-    write_all_records(path);
-    uint8_t *b = slurp(path, &n);
+    write_all_records(hp_tmp_path);
+    uint8_t *b = slurp(hp_tmp_path, &n);
     /* first index follows the header: 8 + 64 + strlen(exe) */
     long ix = 8 + 64 + (long)strlen("/usr/bin/example");
     assert_int_equal(hp_get_le32(b + ix), HP_SKIP_MAGIC_INDEX);
     hp_put_le32(b + ix + 8 + 28, HP_MAX_FRAME_RAW + 1);
-    spill(path, b, n);
+    spill(hp_tmp_path, b, n);
     hp_trace_t *t;
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), HP_ERR_FORMAT);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), HP_ERR_FORMAT);
     assert_non_null(strstr(err, "exceeds the limit"));
     free(b);
 }
@@ -351,7 +333,7 @@ static void test_trace_read_bounds_overlapping_frames(void **state)
 {
     (void)state;
     char err[512];
-    hp_tw_t *w = hp_tw_open(path, 1, 1, "x", 0);
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
     assert_non_null(w);
     for (uint32_t tid = 1; tid <= 40; tid++) {
         /* each thread: an event at ts 1, 40 KiB of names, an event at ts 1000 */
@@ -372,7 +354,7 @@ static void test_trace_read_bounds_overlapping_frames(void **state)
     int rc, n = 0;
     /* 40 frames of ~40 KiB all open at once: 1.6 MiB; limit 1 MiB */
     hp_trace_set_max_open((size_t)1 << 20);
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), 0);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
     while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1)
         n++;
     assert_int_equal(rc, HP_ERR_NOMEM);
@@ -380,7 +362,7 @@ static void test_trace_read_bounds_overlapping_frames(void **state)
     hp_trace_close(t);
     /* with room for them, the same trace reads fine */
     hp_trace_set_max_open((size_t)2 << 30);
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), 0);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
     n = 0;
     while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1)
         n++;
@@ -396,8 +378,8 @@ static void test_trace_read_csize_lies_past_eof(void **state)
     (void)state;
     long n;
     char err[512];
-    write_all_records(path);
-    uint8_t *b = slurp(path, &n);
+    write_all_records(hp_tmp_path);
+    uint8_t *b = slurp(hp_tmp_path, &n);
     long ix = 8 + 64 + (long)strlen("/usr/bin/example");
     /* the last pair: its data frame ends exactly at the end of the file */
     long next = ix + 8 + 32 + (long)hp_get_le32(b + ix + 8 + 24);
@@ -405,15 +387,15 @@ static void test_trace_read_csize_lies_past_eof(void **state)
     ix = next;
     assert_int_equal(hp_get_le32(b + ix), HP_SKIP_MAGIC_INDEX);
     hp_put_le32(b + ix + 8 + 24, hp_get_le32(b + ix + 8 + 24) + 1); /* one byte more */
-    spill(path, b, n);
+    spill(hp_tmp_path, b, n);
     hp_trace_t *t;
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), HP_ERR_FORMAT);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), HP_ERR_FORMAT);
     assert_non_null(strstr(err, "past the end of the file"));
     assert_non_null(strstr(err, "frame 1"));
     /* the same file really cut inside that frame is a truncated trace */
     hp_put_le32(b + ix + 8 + 24, hp_get_le32(b + ix + 8 + 24) - 1);
-    spill(path, b, n - 3);
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), 0);
+    spill(hp_tmp_path, b, n - 3);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
     assert_true(hp_trace_truncated(t));
     assert_non_null(strstr(hp_trace_warning(t), "frame 1"));
     hp_trace_close(t);
@@ -425,8 +407,8 @@ static void test_trace_read_not_a_trace(void **state)
     (void)state;
     char err[512];
     hp_trace_t *t;
-    spill(path, (const uint8_t *)"hello world, not a trace", 24);
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), HP_ERR_FORMAT);
+    spill(hp_tmp_path, (const uint8_t *)"hello world, not a trace", 24);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), HP_ERR_FORMAT);
     assert_non_null(strstr(err, "not a heapprof trace"));
     assert_int_equal(hp_trace_open("/nonexistent/trace.zst", &t, err, sizeof(err)), HP_ERR_IO);
     assert_non_null(strstr(err, "/nonexistent/trace.zst"));
@@ -438,11 +420,11 @@ static void test_trace_read_rejects_other_version(void **state)
     long n;
     char err[512];
     hp_trace_t *t;
-    write_all_records(path);
-    uint8_t *b = slurp(path, &n);
+    write_all_records(hp_tmp_path);
+    uint8_t *b = slurp(hp_tmp_path, &n);
     hp_put_le32(b + 8 + 8, 99);
-    spill(path, b, n);
-    assert_int_equal(hp_trace_open(path, &t, err, sizeof(err)), HP_ERR_VERSION);
+    spill(hp_tmp_path, b, n);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), HP_ERR_VERSION);
     assert_non_null(strstr(err, "version 99"));
     free(b);
 }
@@ -450,19 +432,25 @@ static void test_trace_read_rejects_other_version(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_trace_read_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_merges_threads_by_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_truncated_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_bit_flips, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_random_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_rejects_hostile_records, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_rejects_oversized_frame, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_bounds_overlapping_frames, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_csize_lies_past_eof, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_not_a_trace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trace_read_rejects_other_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_round_trip, hp_tmp_setup, hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_merges_threads_by_time, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_truncated_files, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_bit_flips, hp_tmp_setup, hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_random_files, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_rejects_hostile_records, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_rejects_oversized_frame, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_bounds_overlapping_frames, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_csize_lies_past_eof, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_not_a_trace, hp_tmp_setup, hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_rejects_other_version, hp_tmp_setup,
+                                        hp_tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
