@@ -77,7 +77,8 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/heapprof-bench.XXXXXX")
 if [ "${BENCH_KEEP:-0}" = 1 ]; then
     echo "bench: scratch directory $scratch" >&2
 else
-    trap 'rm -rf "$scratch"' EXIT INT TERM
+    trap 'rm -rf "$scratch"' EXIT
+    trap 'exit 130' INT TERM
 fi
 mkdir -p "$HP_BUILD/bench"
 
