@@ -106,9 +106,11 @@ enum hp_record_tag {
      * captured under gen. */
     HP_REC_MODULES = 5,
     /* Exact counters of one thread (every call, sampled or not): tid,
-     * then HP_FN_COUNT pairs (calls, bytes). Written once per thread: at
-     * thread exit, or at process exit for threads still running. The
-     * process totals are the sums over all HP_REC_COUNTERS. */
+     * then HP_FN_COUNT pairs (calls, bytes), each the increase since the
+     * thread's previous HP_REC_COUNTERS. Written at thread exit, at process
+     * exit for threads still running, and again if a thread is active after
+     * that (late destructors, a failed exec). The process totals are the
+     * sums over all HP_REC_COUNTERS. */
     HP_REC_COUNTERS = 6,
     /* Recording ended cleanly: ts (absolute uvarint, not delta), reason
      * (HP_END_*). Missing in a killed or crashed process's trace. */
