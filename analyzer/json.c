@@ -95,7 +95,16 @@ static void num(FILE *out, const char *name, double v)
     fprintf(out, "\"%s\":%.0f", name, v);
 }
 
-static void write_site(FILE *out, const hp_site_t *s)
+/* A lost_* figure: null when the trace holds no reachability scan. */
+static void lost_num(FILE *out, const char *name, int scan, double v)
+{
+    if (scan)
+        num(out, name, v);
+    else
+        fprintf(out, "\"%s\":null", name);
+}
+
+static void write_site(FILE *out, const hp_site_t *s, int scan)
 {
     fprintf(out, "{\"stack_id\":%u,", s->stack_id);
     num(out, "allocations", s->allocations);
@@ -109,6 +118,10 @@ static void write_site(FILE *out, const hp_site_t *s)
     num(out, "leaked_bytes", s->leaked_bytes);
     putc(',', out);
     num(out, "leaked_blocks", s->leaked_blocks);
+    putc(',', out);
+    lost_num(out, "lost_bytes", scan, s->lost_bytes);
+    putc(',', out);
+    lost_num(out, "lost_blocks", scan, s->lost_blocks);
     putc(',', out);
     num(out, "temporary_allocations", s->temporary_allocations);
     fputs(",\"stack\":[", out);
@@ -132,7 +145,7 @@ static void write_sites(FILE *out, hp_analysis_t *a, const char *name, hp_kind_t
         if (top && n == top)
             break;
         fputs(n ? ",\n  " : "\n  ", out);
-        write_site(out, &a->sites[i]);
+        write_site(out, &a->sites[i], a->leak_scan);
         n++;
     }
     fputs("]", out);
@@ -152,6 +165,10 @@ int hp_json_write(FILE *out, hp_analysis_t *a, size_t top)
     num(out, "leaked_bytes", a->leaked_bytes);
     putc(',', out);
     num(out, "leaked_blocks", a->leaked_blocks);
+    fprintf(out, ",\"leak_scan\":%s,", a->leak_scan ? "true" : "false");
+    lost_num(out, "lost_bytes", a->leak_scan, a->lost_bytes);
+    putc(',', out);
+    lost_num(out, "lost_blocks", a->leak_scan, a->lost_blocks);
     putc(',', out);
     num(out, "temporary_allocations", a->temporary_allocations);
     fputs(",\n\"executable\":", out);

@@ -14,9 +14,14 @@
  * 2.1.0 (one result per leak site, located at the first frame in the
  * program's own source).
  *
- * It does not read traces or symbolize (model.c and symbols.c did that), and
- * it cannot tell reachable from unreachable blocks: "leaked" means live at
- * exit, as the model defines it.
+ * When the trace holds a reachability scan (a->leak_scan, full mode), a site
+ * counts only its lost blocks (those no pointer reached at exit), as
+ * LeakSanitizer and memcheck count "definitely" + "indirectly lost"; blocks
+ * still reachable are totalled apart and do not fail the gate, unless
+ * hp_leakgate_set_reachable() asks for every block live at exit. Without a
+ * scan, "leaked" means live at exit, as the model defines it.
+ *
+ * It does not read traces or symbolize (model.c and symbols.c did that).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -55,6 +60,7 @@ struct hp_leakgate_s {
     size_t nsupp, cap;
     report_t reports[MAX_REPORTS];
     size_t nreports;
+    int count_reachable; /* gate on every block live at exit, scan or not */
 };
 
 /* What the gate decided about one leak site. */
@@ -78,7 +84,15 @@ typedef struct tally_s {
     double leak_bytes, leak_blocks, supp_bytes, supp_blocks, runtime_bytes, runtime_blocks;
     double threshold;
     int failed;
+    int scan; /* counting lost blocks only (a reachability scan is used) */
+    size_t reach_sites;
+    double reach_bytes, reach_blocks; /* still reachable: not counted */
 } tally_t;
+
+void hp_leakgate_set_reachable(hp_leakgate_t *g, int on)
+{
+    g->count_reachable = on != 0;
+}
 
 hp_leakgate_t *hp_leakgate_new(void)
 {
@@ -432,12 +446,20 @@ static int classify(hp_leakgate_t *g, hp_analysis_t *a, double threshold, tally_
     t->e = calloc(a->nsites ? a->nsites : 1, sizeof(entry_t));
     if (!t->e)
         return HP_ERR_NOMEM;
+    t->scan = a->leak_scan && !g->count_reachable;
     for (size_t i = 0; i < a->nsites; i++) {
         const hp_site_t *s = &a->sites[i];
-        if (s->leaked_bytes > 0 || s->leaked_blocks > 0) {
+        double bytes = t->scan ? s->lost_bytes : s->leaked_bytes;
+        double blocks = t->scan ? s->lost_blocks : s->leaked_blocks;
+        if (t->scan && s->leaked_blocks - s->lost_blocks > 0.5) {
+            t->reach_sites++;
+            t->reach_bytes += s->leaked_bytes - s->lost_bytes;
+            t->reach_blocks += s->leaked_blocks - s->lost_blocks;
+        }
+        if (bytes > 0 || blocks > 0) {
             t->e[t->n].site = s;
-            t->e[t->n].bytes = s->leaked_bytes;
-            t->e[t->n++].blocks = s->leaked_blocks;
+            t->e[t->n].bytes = bytes;
+            t->e[t->n++].blocks = blocks;
         }
     }
     qsort(t->e, t->n, sizeof(entry_t), by_stack);
@@ -620,6 +642,17 @@ static void write_text(FILE *out, const hp_analysis_t *a, const tally_t *t, int 
             }
         }
     }
+    if (t->reach_sites)
+        fprintf(out, "reachable: %.0f bytes in %.0f %s at %zu %s still reachable at exit "
+                     "(not counted; --gate-reachable counts them)\n",
+                t->reach_bytes, t->reach_blocks, plural(t->reach_blocks, "block", "blocks"),
+                t->reach_sites, t->reach_sites == 1 ? "site" : "sites");
+    else if (a->leak_scan && !t->scan)
+        fprintf(out, "heapprof: counting every block live at exit, reachable or not "
+                     "(--gate-reachable)\n");
+    else if (!a->leak_scan && a->rate == 1 && a->complete && t->leak_sites)
+        fprintf(out, "heapprof: note: the trace has no reachability scan: every block live "
+                     "at exit counts as leaked\n");
     human(t->threshold, h2, sizeof(h2));
     if (t->leak_sites == 0)
         fprintf(out, "heapprof: no leaks - PASSED (threshold %s)", h2);

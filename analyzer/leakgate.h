@@ -72,6 +72,14 @@ int hp_leakgate_add_report(hp_leakgate_t *g, hp_gate_format_t fmt, const char *p
  */
 int hp_leakgate_is_runtime(const hp_site_t *s);
 
+/*
+ * With on != 0, the gate counts every block live at exit even when the
+ * trace holds a reachability scan (heapanalyze --gate-reachable); by
+ * default a scanned trace's gate counts only the lost (unreachable) blocks
+ * and reports the still-reachable ones apart. g must not be NULL.
+ */
+void hp_leakgate_set_reachable(hp_leakgate_t *g, int on);
+
 /* Index (load order) of the first suppression matching a frame of s, or -1. */
 int hp_leakgate_suppressed_by(const hp_leakgate_t *g, const hp_site_t *s);
 

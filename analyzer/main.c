@@ -36,7 +36,7 @@
 enum {
     OPT_JSON = 256, OPT_FLAME, OPT_FOLDED, OPT_PPROF, OPT_PEAK_PPROF, OPT_TIMELINE, OPT_DIFF,
     OPT_TOP, OPT_MERGE, OPT_FAIL, OPT_SUPP, OPT_JUNIT, OPT_SARIF, OPT_RUNTIME, OPT_HELP,
-    OPT_VERSION,
+    OPT_VERSION, OPT_GATE_REACHABLE,
 };
 
 typedef struct opts_s {
@@ -54,6 +54,7 @@ typedef struct opts_s {
     size_t nsupp;
     const char *junit, *sarif;
     int show_runtime;
+    int gate_reachable;
 } opts_t;
 
 static void usage(FILE *f)
@@ -83,6 +84,8 @@ static void usage(FILE *f)
           "  --junit FILE           also write the gate's result as JUnit XML\n"
           "  --sarif FILE           also write the gate's result as SARIF\n"
           "  --show-runtime-leaks   list the C runtime's one-time allocations too\n"
+          "  --gate-reachable       count every block live at exit, also the ones still\n"
+          "                         reachable (default with a full-mode trace: only lost)\n"
           "  --help, --version\n"
           "\n"
           "KIND: allocated (default), peak, leaked, temporary, count.\n"
@@ -140,6 +143,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"junit", required_argument, NULL, OPT_JUNIT},
         {"sarif", required_argument, NULL, OPT_SARIF},
         {"show-runtime-leaks", no_argument, NULL, OPT_RUNTIME},
+        {"gate-reachable", no_argument, NULL, OPT_GATE_REACHABLE},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -191,6 +195,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         case OPT_JUNIT: o->junit = optarg; break;
         case OPT_SARIF: o->sarif = optarg; break;
         case OPT_RUNTIME: o->show_runtime = 1; break;
+        case OPT_GATE_REACHABLE: o->gate_reachable = 1; break;
         case 'h':
         case OPT_HELP: usage(stdout); exit(0);
         case 'V':
@@ -212,6 +217,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
     if ((o->junit || o->sarif || o->nsupp || o->show_runtime) && !o->gate)
         return bad_usage("%s", "--suppressions, --junit, --sarif and --show-runtime-leaks go "
                                "with --fail-on-leaks");
+    if (o->gate_reachable && !o->gate)
+        return bad_usage("%s", "--gate-reachable goes with --fail-on-leaks");
     return 0;
 }
 
@@ -365,6 +372,7 @@ int main(int argc, char **argv)
         gate = hp_leakgate_new();
         if (!gate)
             goto out;
+        hp_leakgate_set_reachable(gate, o.gate_reachable);
         for (size_t i = 0; i < o.nsupp; i++) {
             rc = hp_leakgate_load(gate, o.supp[i], err, sizeof(err));
             if (rc) {

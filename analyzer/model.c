@@ -721,6 +721,24 @@ static int load(const char *path, hp_analysis_t **out, hp_replay_fn fn, void *ct
         sum_alloc += site->allocated_bytes;
         sum_count += site->allocations;
     }
+    const uint64_t *lost;
+    size_t nlost;
+    if (hp_trace_unreachable(t, &lost, &nlost) && s.full) {
+        /* Each address once, and only blocks the replay holds live. */
+        a->leak_scan = 1;
+        for (size_t i = 0; i < nlost; i++) {
+            block_t *b = block_find(&s, lost[i]);
+            if (!b || b->used == 2)
+                continue;
+            b->used = 2;
+            a->lost_bytes += (double)b->size;
+            a->lost_blocks += 1;
+            if (b->site < a->nsites) {
+                a->sites[b->site].lost_bytes += (double)b->size;
+                a->sites[b->site].lost_blocks += 1;
+            }
+        }
+    }
     if (a->ncounters == 0) {
         /* A trace cut short before any thread wrote its counters: the
          * replay's (estimated) figures are the best there is. */

@@ -61,6 +61,9 @@ typedef struct hp_site_s {
     double leaked_bytes;      /* live at exit */
     double leaked_blocks;
     double temporary_allocations;
+    double lost_bytes;        /* of leaked: no pointer reached them at exit
+                                 (only when the analysis has leak_scan) */
+    double lost_blocks;
 } hp_site_t;
 
 /* Everything the outputs need. Owned by hp_analysis_load's caller. */
@@ -108,6 +111,12 @@ typedef struct hp_analysis_s {
                                  the trace (ignored for live and peak) */
     uint32_t ppid;            /* parent of the process at start */
     uint32_t header_flags;    /* HP_HDR_* of the file header */
+
+    /* Added by the reachability scan (HP_REC_UNREACHABLE, full mode). */
+    int leak_scan;            /* 1: the trace holds a scan; lost_* are valid
+                                 and leaked - lost is "still reachable" */
+    double lost_bytes;        /* leaked blocks no pointer reached at exit */
+    double lost_blocks;
 } hp_analysis_t;
 
 /*

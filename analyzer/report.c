@@ -131,6 +131,14 @@ static void section(FILE *out, hp_analysis_t *a, hp_kind_t k, size_t top, const 
     hp_analysis_sort(a, k);
     size_t shown = 0;
     fprintf(out, "\n%s%s%s\n", st->head, titles[k], st->off);
+    if (k == HP_KIND_LEAKED && a->leak_scan) {
+        char b4[64];
+        fprintf(out, "     lost (no pointer reaches them at exit) %s in %s blocks; "
+                     "still reachable %s in %s blocks\n",
+                size_str(a->lost_bytes, b1, sizeof(b1)), count_str(a->lost_blocks, b2, sizeof(b2)),
+                size_str(a->leaked_bytes - a->lost_bytes, b3, sizeof(b3)),
+                count_str(a->leaked_blocks - a->lost_blocks, b4, sizeof(b4)));
+    }
     for (size_t i = 0; i < a->nsites && (top == 0 || shown < top); i++) {
         const hp_site_t *s = &a->sites[i];
         double v = hp_site_value(s, k);
@@ -146,6 +154,11 @@ static void section(FILE *out, hp_analysis_t *a, hp_kind_t k, size_t top, const 
         case HP_KIND_LEAKED:
             fprintf(out, "%s%s in %s blocks", size_str(v, b1, sizeof(b1)), st->off,
                     count_str(s->leaked_blocks, b2, sizeof(b2)));
+            if (a->leak_scan)
+                fprintf(out, s->lost_blocks >= s->leaked_blocks ? ", lost"
+                             : s->lost_blocks > 0.5             ? ", %s lost"
+                                                                : ", still reachable",
+                        size_str(s->lost_bytes, b3, sizeof(b3)));
             break;
         case HP_KIND_ALLOCATED:
             fprintf(out, "%s%s in %s calls", size_str(v, b1, sizeof(b1)), st->off,
@@ -244,6 +257,8 @@ static hp_site_t *merge_sites(const hp_analysis_t *a, size_t *n)
         d->peak_blocks += s->peak_blocks;
         d->leaked_bytes += s->leaked_bytes;
         d->leaked_blocks += s->leaked_blocks;
+        d->lost_bytes += s->lost_bytes;
+        d->lost_blocks += s->lost_blocks;
         d->temporary_allocations += s->temporary_allocations;
     }
     free(keys);

@@ -115,6 +115,10 @@ struct hp_trace_s {
     tname_t *tnames;
     size_t ntnames;
 
+    uint64_t *unreach; /* HP_REC_UNREACHABLE addresses, in record order */
+    size_t nunreach, capunreach;
+    int scanned;       /* at least one HP_REC_UNREACHABLE was read */
+
     uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
     size_t ncounters;
     int complete;
@@ -441,6 +445,7 @@ void hp_trace_close(hp_trace_t *t)
     for (size_t i = 0; i < t->ntnames; i++)
         free(t->tnames[i].name);
     free(t->tnames);
+    free(t->unreach);
     free(t->exe);
     free(t);
 }
@@ -743,6 +748,30 @@ static int lane_decode(hp_trace_t *t, lane_t *l, char *err, size_t errlen)
             t->tnames[t->ntnames++] = (tname_t){.tid = (uint32_t)tid, .name = name};
             break;
         }
+        case HP_REC_UNREACHABLE: {
+            uint64_t n;
+            GETU(n);
+            /* every address takes at least one byte: n is bounded by the frame */
+            if (n > (uint64_t)(end - p))
+                return bad(c, rec, "unreachable list longer than its frame");
+            if (t->nunreach + n > t->capunreach) {
+                size_t cap = t->capunreach ? t->capunreach : 256;
+                while (cap < t->nunreach + n)
+                    cap *= 2;
+                uint64_t *nu = realloc(t->unreach, cap * sizeof(*nu));
+                if (!nu)
+                    return fail(err, errlen, HP_ERR_NOMEM, "out of memory");
+                t->unreach = nu;
+                t->capunreach = cap;
+            }
+            for (uint64_t i = 0; i < n; i++) {
+                if (hp_get_delta(&p, end, &l->d.addr))
+                    return bad(c, rec, "truncated record or varint overflow");
+                t->unreach[t->nunreach++] = l->d.addr;
+            }
+            t->scanned = 1;
+            break;
+        }
         default: {
             char msg[64];
             snprintf(msg, sizeof(msg), "unknown record tag %u", tag);
@@ -981,4 +1010,11 @@ const char *hp_trace_thread_name(const hp_trace_t *t, uint32_t tid)
         if (t->tnames[i].tid == tid)
             name = t->tnames[i].name; /* the latest name wins */
     return name;
+}
+
+int hp_trace_unreachable(const hp_trace_t *t, const uint64_t **addrs, size_t *n)
+{
+    *addrs = t->unreach;
+    *n = t->nunreach;
+    return t->scanned;
 }

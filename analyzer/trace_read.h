@@ -117,4 +117,13 @@ size_t hp_trace_counters(const hp_trace_t *t, uint64_t *calls, uint64_t *bytes);
 /* The name recorded for thread tid, or NULL. Owned by t. */
 const char *hp_trace_thread_name(const hp_trace_t *t, uint32_t tid);
 
+/*
+ * The reachability scan of a full-mode trace (HP_REC_UNREACHABLE records):
+ * returns 1 when the trace holds one, and then sets *addrs (owned by t,
+ * valid until hp_trace_close) and *n to the addresses of the blocks live at
+ * exit that no pointer reached (possibly none); returns 0 when the trace
+ * has no scan. Complete only once hp_trace_next() has returned 0.
+ */
+int hp_trace_unreachable(const hp_trace_t *t, const uint64_t **addrs, size_t *n);
+
 #endif /* HP_TRACE_READ_H */

@@ -73,6 +73,7 @@ typedef struct opts_s {
     const char *junit;
     const char *sarif;
     int show_runtime;
+    int gate_reachable;   /* --gate-reachable */
     int no_children;
     int quiet;
 } opts_t;
@@ -105,6 +106,8 @@ static void usage(FILE *f)
             "  --junit FILE          with --leak-check: also write a JUnit XML report\n"
             "  --sarif FILE          with --leak-check: also write a SARIF 2.1.0 report\n"
             "  --show-runtime-leaks  with --leak-check: list the C runtime's own blocks\n"
+            "  --gate-reachable      with --leak-check: count blocks still reachable at\n"
+            "                        exit too (default: only lost ones fail the check)\n"
             "  -q, --quiet           no messages of the launcher's own (trace names, hints)\n"
             "  -h, --help            this help\n"
             "  -V, --version         print the version\n"
@@ -682,6 +685,8 @@ static int run_gate(const opts_t *o, const char *trace)
     }
     if (o->show_runtime)
         argv[argc++] = "--show-runtime-leaks";
+    if (o->gate_reachable)
+        argv[argc++] = "--gate-reachable";
     argv[argc] = NULL;
     fflush(NULL);
     pid = spawn((char *const *)argv, NULL, NULL, NULL, 0, OUT_TO_STDERR,
@@ -711,6 +716,7 @@ enum {
     OPT_SARIF,
     OPT_SHOW_RUNTIME,
     OPT_NO_CHILDREN,
+    OPT_GATE_REACHABLE,
 };
 
 static const struct option long_opts[] = {
@@ -723,6 +729,7 @@ static const struct option long_opts[] = {
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"sarif", required_argument, NULL, OPT_SARIF},
     {"show-runtime-leaks", no_argument, NULL, OPT_SHOW_RUNTIME},
+    {"gate-reachable", no_argument, NULL, OPT_GATE_REACHABLE},
     {"no-children", no_argument, NULL, OPT_NO_CHILDREN},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -778,6 +785,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         case OPT_JUNIT: o->junit = optarg; break;
         case OPT_SARIF: o->sarif = optarg; break;
         case OPT_SHOW_RUNTIME: o->show_runtime = 1; break;
+        case OPT_GATE_REACHABLE: o->gate_reachable = 1; break;
         case OPT_NO_CHILDREN: o->no_children = 1; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); exit(0);
@@ -801,6 +809,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
     if ((o->nsupp || o->junit || o->sarif || o->show_runtime) && !o->leak_check) {
         fprintf(stderr, "heapprof: --suppressions, --junit, --sarif and --show-runtime-leaks "
                         "need --leak-check\n");
+        return -1;
+    }
+    if (o->gate_reachable && !o->leak_check) {
+        fprintf(stderr, "heapprof: --gate-reachable needs --leak-check\n");
         return -1;
     }
     if (optind >= argc) {

@@ -4,11 +4,11 @@
  * While a thread runs profiler code (unwinding, compressing, writing,
  * reading the module map), every allocation it makes must be forwarded to
  * the real allocator and never counted or recorded, or the profiler would
- * recurse into itself and show up in its own trace (issue 2, item 2). The
- * hooks test hp_guard_active() first; profiler code brackets itself with
- * hp_guard_enter()/hp_guard_leave(). The depth is part of the hot
- * initial-exec TLS block (tbuf.h), so reading it never allocates and shares
- * the TLS address computation with the hot path.
+ * recurse into itself and show up in its own trace (issue 2, item 2).
+ * Profiler code brackets itself with hp_guard_enter()/hp_guard_leave(). The
+ * depth is part of the hot initial-exec TLS block (tbuf.h), so reading it
+ * never allocates and shares the TLS address computation with the hot path;
+ * the malloc hot path does not even read it (the guard parks the countdown).
  */
 #ifndef HP_PRELOAD_GUARD_H
 #define HP_PRELOAD_GUARD_H
@@ -18,21 +18,43 @@
 /* Returns non-zero while the calling thread runs profiler code. */
 static inline int hp_guard_active(void)
 {
-    return __builtin_expect(hp_tls.guard != 0, 0);
+    return __builtin_expect((hp_tls.guard & HP_TLS_DEPTH) != 0, 0);
 }
 
-/* Marks the calling thread as running profiler code. Nests. */
+/*
+ * Marks the calling thread as running profiler code. Nests. The outermost
+ * enter parks the countdown in hp_tls.held and replaces it with
+ * HP_TLS_GUARDED, so every allocation hook takes its slow path (which
+ * forwards without counting) while the guard is held; profiler code
+ * therefore reads and sets the countdown as hp_tls.held.
+ */
 static inline void hp_guard_enter(void)
 {
-    hp_tls.guard++;
+    hp_tls_t *t = &hp_tls;
+    int outer = (t->guard & HP_TLS_DEPTH) == 0;
+    /* Depth first: a signal handler's allocation in between is then either
+     * counted normally or forwarded, and never sees a parked countdown
+     * without the guard. */
+    t->guard++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (outer) {
+        t->held = t->countdown;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        t->countdown = HP_TLS_GUARDED;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
 }
 
 /* Ends a hp_guard_enter() bracket. */
 static inline void hp_guard_leave(void)
 {
+    hp_tls_t *t = &hp_tls;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    hp_tls.guard--;
+    if ((t->guard & HP_TLS_DEPTH) == 1) {
+        t->countdown = t->held;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    t->guard--;
 }
 
 #endif

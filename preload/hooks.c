@@ -51,22 +51,26 @@ static void *arena(size_t n, size_t align)
     return p;
 }
 
+/*
+ * malloc, calloc and free are the hot path: no test of "resolved" (the
+ * pointers start as bootstrap stubs, real.c) and none of the guard (a held
+ * guard parks the countdown, so a guarded call crosses it and the slow half
+ * forwards it uncounted).
+ */
 HP_EXPORT void *malloc(size_t n)
 {
-    void *p = hp_real.malloc(n); /* a bootstrap stub until resolved (real.c) */
-    if (UNLIKELY(!p) || hp_guard_active())
+    void *p = hp_real.malloc(n);
+    if (UNLIKELY(!p))
         return p;
-    hp_tbuf_alloc(HP_FN_MALLOC, p, n);
-    return p;
+    return hp_tbuf_alloc(HP_FN_MALLOC, p, n);
 }
 
 HP_EXPORT void *calloc(size_t nmemb, size_t size)
 {
-    void *p = hp_real.calloc(nmemb, size); /* a bootstrap stub until resolved */
-    if (UNLIKELY(!p) || hp_guard_active())
+    void *p = hp_real.calloc(nmemb, size);
+    if (UNLIKELY(!p))
         return p;
-    hp_tbuf_alloc(HP_FN_CALLOC, p, nmemb * size);
-    return p;
+    return hp_tbuf_alloc(HP_FN_CALLOC, p, nmemb * size);
 }
 
 static inline void account_free(void *p)
@@ -76,14 +80,27 @@ static inline void account_free(void *p)
     hp_tbuf_free_end(p, tracked, ts);
 }
 
-HP_EXPORT void free(void *p)
+/* Everything but counting an untracked free: NULL, arena blocks, a held
+ * guard, an unattached thread, a pointer that may be recorded. */
+__attribute__((noinline, cold)) static void free_slow(void *p)
 {
-    if (UNLIKELY(!p))
-        return;
-    if (UNLIKELY(hp_real_in_arena(p)))
+    if (!p || hp_real_in_arena(p))
         return;
     if (!hp_guard_active())
         account_free(p);
+    hp_real.free(p);
+}
+
+/* One test of the TLS guard word (depth or detached) and one of the liveset
+ * filter, where NULL and the arena's blocks have pinned buckets; then a
+ * count and a tail call. */
+HP_EXPORT void free(void *p)
+{
+    if (UNLIKELY(hp_tbuf_held()) || UNLIKELY(hp_liveset_maybe((uintptr_t)p))) {
+        free_slow(p);
+        return;
+    }
+    hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
     hp_real.free(p);
 }
 
@@ -94,7 +111,7 @@ static void *realloc_common(void *p, size_t n, int fn, void *(*call)(void *, siz
     if (!p) {
         void *q = call(NULL, a, b);
         if (q && !hp_guard_active())
-            hp_tbuf_alloc(fn, q, n);
+            q = hp_tbuf_alloc(fn, q, n);
         return q;
     }
     if (hp_guard_active())
@@ -128,13 +145,29 @@ static void *arena_realloc(void *p, size_t n)
     return q;
 }
 
-HP_EXPORT void *realloc(void *p, size_t n)
+/* NULL, arena blocks, a held guard, an unattached thread, a tracked block. */
+__attribute__((noinline, cold)) static void *realloc_slow(void *p, size_t n)
 {
-    if (UNLIKELY(!hp_real_ready()) && boot())
-        return arena_realloc(p, n);
     if (UNLIKELY(p && hp_real_in_arena(p)))
         return arena_realloc(p, n);
     return realloc_common(p, n, HP_FN_REALLOC, call_realloc, n, 0);
+}
+
+/* The same tests as free() select the slow path; hp_real.realloc starts as
+ * a bootstrap stub like malloc's. */
+HP_EXPORT void *realloc(void *p, size_t n)
+{
+    if (UNLIKELY(hp_tbuf_held()) || UNLIKELY(hp_liveset_maybe((uintptr_t)p)))
+        return realloc_slow(p, n);
+    void *q = hp_real.realloc(p, n);
+    if (UNLIKELY(!q)) {
+        if (n != 0)
+            return NULL; /* failed: p is untouched, nothing happened */
+        hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1); /* realloc(p, 0) freed p */
+        return NULL;
+    }
+    hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
+    return hp_tbuf_alloc(HP_FN_REALLOC, q, n);
 }
 
 HP_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)

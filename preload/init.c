@@ -25,6 +25,7 @@
 
 #include "guard.h"
 #include "heapprof/trace_format.h"
+#include "leakscan.h"
 #include "liveset.h"
 #include "log.h"
 #include "modules.h"
@@ -149,7 +150,7 @@ static void postfork_child(void)
         hp_log_reset();
         __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELAXED);
         if (open_trace_child() == 0)
-            __atomic_store_n(&hp_tbuf_mode, hp_options.rate == 1 ? 2 : 1, __ATOMIC_RELAXED);
+            hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1);
         else
             hp_init_stop();
     }
@@ -165,6 +166,8 @@ static void do_init(void)
         goto out;
     if (hp_options.rate > 1 && hp_liveset_init())
         goto out;
+    if (hp_options.rate == 1)
+        hp_leakscan_init(); /* failure: no reachability scan, recording goes on */
     void *m =
         mmap(NULL, HP_MAX_FRAME_RAW, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
@@ -178,7 +181,7 @@ static void do_init(void)
     if (open_trace(0))
         goto out;
     pthread_atfork(prefork, postfork_parent, postfork_child);
-    __atomic_store_n(&hp_tbuf_mode, hp_options.rate == 1 ? 2 : 1, __ATOMIC_RELEASE);
+    hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1);
     ok = 1;
 out:
     __atomic_store_n(&hp_init_state, ok ? HP_ST_RECORDING : HP_ST_OFF, __ATOMIC_RELEASE);
@@ -281,6 +284,7 @@ void hp_init_at_exit(void)
     int saved_errno = errno;
     hp_guard_enter();
     __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELEASE);
+    hp_leakscan_run(); /* HP_REC_UNREACHABLE, before END; full mode only */
     hp_tbuf_flush_all(HP_END_EXIT);
     hp_writer_close();
     __atomic_store_n(&hp_init_state, HP_ST_OFF, __ATOMIC_RELEASE);

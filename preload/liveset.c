@@ -10,7 +10,9 @@
  * means the block goes untracked (it then looks leaked; see
  * docs/sampling.md). In front of the table, a counting filter (one 16-bit
  * counter per hash bucket of addresses, saturating) answers "certainly
- * absent" for most unsampled frees with one cached load. It does not
+ * absent" for most unsampled frees with one cached load; saturated
+ * ("pinned") buckets also route NULL, bootstrap arena blocks and, in full
+ * mode, every pointer to free()'s slow path. It does not
  * allocate or lock.
  */
 #include "liveset.h"
@@ -64,13 +66,36 @@ void hp_liveset_reset(void)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (m == MAP_FAILED)
         slots = NULL;
-    memset(hp_liveset_filter, 0, sizeof hp_liveset_filter);
+    for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
+        if (hp_liveset_filter[i] != UINT16_MAX)
+            hp_liveset_filter[i] = 0;
     __atomic_store_n(&hp_liveset_n, 0, __ATOMIC_RELAXED);
 }
 
+void hp_liveset_pin(uintptr_t p)
+{
+    __atomic_store_n(filter_of(p), UINT16_MAX, __ATOMIC_RELEASE);
+}
+
+void hp_liveset_saturate(void)
+{
+    memset(hp_liveset_filter, 0xff, sizeof hp_liveset_filter);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/*
+ * The home slot keeps address locality: within one 64 MiB window (SLOTS
+ * granules of 16 bytes) nearby blocks get nearby slots, so a program whose
+ * heap spans a few MiB touches a few pages of the table instead of one
+ * page per sample (each first touch is a page fault: thousands per second
+ * at the default rate). Windows are spread by a multiplicative hash of the
+ * window number, so equal offsets in different windows (thread arenas) do
+ * not collide.
+ */
 static inline uint32_t slot_of(uintptr_t p)
 {
-    return (uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15u) >> (64 - SLOTS_LOG));
+    uint64_t win = (uint64_t)p >> (4 + SLOTS_LOG);
+    return (uint32_t)(((uint64_t)p >> 4) + win * 0x9e3779b1u) & (SLOTS - 1);
 }
 
 int hp_liveset_insert(uintptr_t p)

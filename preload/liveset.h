@@ -15,7 +15,8 @@
 /* Maps the table (lazily committed). Returns 0 or HP_ERR_NOMEM. */
 int hp_liveset_init(void);
 
-/* Drops every entry (fork child: the parent's samples are not ours). */
+/* Drops every entry (fork child: the parent's samples are not ours).
+ * Saturated filter buckets stay saturated (pins). */
 void hp_liveset_reset(void);
 
 /* Adds p (non-NULL, not already present). Returns 0, or -1 when the probe
@@ -32,6 +33,17 @@ static inline long hp_liveset_count(void)
     return __atomic_load_n(&hp_liveset_n, __ATOMIC_RELAXED);
 }
 
+/*
+ * Makes the filter answer "maybe" for p's bucket for good (saturates its
+ * counter). free() then takes its slow path for p: used for NULL and the
+ * bootstrap arena's blocks, which the fast path must not hand to the real
+ * free. Lock-free, never allocates; safe before hp_liveset_init().
+ */
+void hp_liveset_pin(uintptr_t p);
+
+/* Saturates every bucket: every free takes the slow path (full mode). */
+void hp_liveset_saturate(void);
+
 #define HP_LIVESET_FILTER_LOG 15
 
 /*
@@ -43,9 +55,18 @@ static inline long hp_liveset_count(void)
  */
 static inline int hp_liveset_maybe(uintptr_t p)
 {
-    extern uint16_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
+    extern uint16_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG]
+        __attribute__((visibility("hidden")));
     uint32_t i = (uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15u) >> (64 - HP_LIVESET_FILTER_LOG));
+#if defined(__x86_64__)
+    /* A compare with memory (one aligned 16-bit load, as relaxed as the
+     * atomic one) instead of a load and a test. */
+    int ne;
+    __asm__("cmpw $0, %1" : "=@ccne"(ne) : "m"(hp_liveset_filter[i]));
+    return ne;
+#else
     return __atomic_load_n(&hp_liveset_filter[i], __ATOMIC_RELAXED) != 0;
+#endif
 }
 
 #endif

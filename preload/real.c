@@ -4,7 +4,8 @@
  * dlsym() itself may call calloc/malloc before any real function pointer is
  * known; those calls land in a 256 KiB static arena (bump allocator with an
  * 16-byte size header per block). free() and realloc() recognize arena
- * blocks by address and never pass them to the real allocator. This module
+ * blocks by address (free() after its filter sent them to the slow path)
+ * and never pass them to the real allocator. This module
  * does not count or record anything: it only finds the functions.
  */
 #include "real.h"
@@ -17,11 +18,12 @@
 
 #include "guard.h"
 #include "heapprof/error.h"
+#include "liveset.h"
 
 int hp_real_state; /* 0 unresolved, 1 resolving, 2 ready, 3 failed */
 
 /*
- * malloc, calloc and free start out pointing at these stubs, so the hooks
+ * malloc, calloc, free and realloc start out pointing at these stubs, so the hooks
  * call through hp_real without first testing whether it is resolved (that
  * test would be on every call). A stub resolves everything, then forwards;
  * called re-entrantly by dlsym on the resolving thread it serves the arena.
@@ -64,7 +66,31 @@ static void boot_free(void *p)
         hp_real.free(p);
 }
 
-hp_real_t hp_real = {.malloc = boot_malloc, .calloc = boot_calloc, .free = boot_free};
+static void *boot_realloc(void *p, size_t n)
+{
+    hp_guard_enter();
+    int rc = hp_real_init();
+    hp_guard_leave();
+    if (rc == 0)
+        return hp_real.realloc(p, n);
+    if (p && !hp_real_in_arena(p)) {
+        errno = ENOMEM; /* cannot happen: such a block came from the real malloc */
+        return NULL;
+    }
+    void *q = hp_real_arena_alloc(n, 16);
+    if (!q) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (p) {
+        size_t old = hp_real_arena_size(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
+
+hp_real_t hp_real = {
+    .malloc = boot_malloc, .calloc = boot_calloc, .free = boot_free, .realloc = boot_realloc};
 
 #define ARENA_SIZE HP_REAL_ARENA_SIZE
 _Alignas(4096) unsigned char hp_real_arena[ARENA_SIZE];
@@ -86,6 +112,9 @@ void *hp_real_arena_alloc(size_t size, size_t align)
         if (__atomic_compare_exchange_n(&arena_used, &old, end, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED)) {
             *(size_t *)(arena + start - 16) = size;
+            /* free()'s fast path does not test the arena range: the pinned
+             * filter bucket sends this block to its slow path, which does. */
+            hp_liveset_pin((uintptr_t)(arena + start));
             return arena + start; /* static storage: already zero */
         }
     }
@@ -122,8 +151,7 @@ int hp_real_init(void)
     /* The stubbed pointers are replaced only by a resolved function, so a
      * concurrent caller never sees NULL. */
     void *m = dlsym(RTLD_NEXT, "malloc"), *f = dlsym(RTLD_NEXT, "free"),
-         *c = dlsym(RTLD_NEXT, "calloc");
-    RESOLVE(realloc);
+         *c = dlsym(RTLD_NEXT, "calloc"), *r = dlsym(RTLD_NEXT, "realloc");
     RESOLVE(posix_memalign);
     RESOLVE(aligned_alloc);
     RESOLVE(memalign);
@@ -135,10 +163,11 @@ int hp_real_init(void)
     RESOLVE(execve);
     RESOLVE(execvpe);
     resolving = 0;
-    if (m && f && c) {
+    if (m && f && c && r) {
         *(void **)&hp_real.malloc = m;
         *(void **)&hp_real.free = f;
         *(void **)&hp_real.calloc = c;
+        *(void **)&hp_real.realloc = r;
     }
     /* An allocator preloaded behind us may lack pvalloc (jemalloc does):
      * then RTLD_NEXT finds glibc's, whose blocks the other allocator's free
@@ -147,7 +176,7 @@ int hp_real_init(void)
     if (hp_real.pvalloc && hp_real.malloc && dladdr((void *)hp_real.malloc, &a) &&
         dladdr((void *)hp_real.pvalloc, &b) && a.dli_fbase != b.dli_fbase)
         hp_real.pvalloc = NULL;
-    int ok = m && f && c && hp_real.realloc && hp_real.posix_memalign && hp_real.memalign;
+    int ok = m && f && c && r && hp_real.posix_memalign && hp_real.memalign;
     __atomic_store_n(&hp_real_state, ok ? 2 : 3, __ATOMIC_RELEASE);
     return ok ? 0 : HP_ERR_UNSUPPORTED;
 }

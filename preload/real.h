@@ -33,8 +33,10 @@ typedef struct hp_real_s {
     int (*execvpe)(const char *, char *const[], char *const[]);
 } hp_real_t;
 
-/* The resolved functions. Valid after hp_real_init() returned 0. */
-extern hp_real_t hp_real;
+/* The resolved functions. Valid after hp_real_init() returned 0, except
+ * malloc, free, calloc and realloc, which start as bootstrap stubs and are
+ * always callable. Hidden: the hooks call through it RIP-relative. */
+extern hp_real_t hp_real __attribute__((visibility("hidden")));
 
 /*
  * Resolves every pointer of hp_real once (thread-safe, idempotent; a thread

@@ -7,9 +7,13 @@
  * busy=1 / busy=0; the exit (or exec) path sets `stopping`, then waits for
  * each busy flag to drop before reading the buffer (a Dekker handshake with
  * seq_cst fences on both sides; the wait is bounded and a thread that stays
- * busy is skipped). Counters are emitted as deltas since the last
- * HP_REC_COUNTERS of that record, so the process totals are always the sum
- * of all counter records (see docs/trace-format.md).
+ * busy is skipped). The exact counters live in the owner's TLS block (the
+ * hot path adds to them with no pointer to follow); the record holds their
+ * address, which the owner switches to a copy in the record, inside the
+ * busy bracket, before its thread (and TLS block) goes away. Counters are
+ * emitted as deltas since the last HP_REC_COUNTERS of that record, so the
+ * process totals are always the sum of all counter records (see
+ * docs/trace-format.md).
  *
  * The stack table is a lock-free open-addressing table keyed by a 64-bit
  * hash of the pcs, with the pcs themselves kept in a bump arena for exact
@@ -30,21 +34,39 @@
 #include "guard.h"
 #include "heapprof/error.h"
 #include "init.h"
+#include "leakscan.h"
 #include "liveset.h"
 #include "options.h"
 #include "sampler.h"
 #include "unwind.h"
 #include "writer.h"
 
-__thread hp_tls_t hp_tls;
+__thread hp_tls_t hp_tls = {.guard = HP_TLS_DETACHED};
 int hp_tbuf_mode;
 
 #define TBUF_CAP (HP_MAX_FRAME_RAW - 4096u)
 #define RECORD_MAX (2u * 1024u) /* > largest record: a STACK of 128 pcs */
 
+/*
+ * A thread's memo of recent stacks, indexed by a quick mix of the innermost
+ * pcs (not the first alone: programs allocate through wrappers, whose pcs
+ * are the same for every site): a loop that allocates from the same few
+ * sites finds its stack here without hashing all of it and probing the
+ * shared table (a cache miss). Stacks of up to STK_MEMO_FRAMES only.
+ */
+#define STK_MEMO 64
+#define STK_MEMO_FRAMES 32
+
+typedef struct stk_memo_s {
+    uint32_t id; /* 0: empty */
+    uint32_t n;
+    uintptr_t pcs[STK_MEMO_FRAMES];
+} stk_memo_t;
+
 typedef struct hp_thread_s hp_thread_t;
 struct hp_thread_s {
-    hp_counters_t counters; /* first: hp_tls.counters points here */
+    hp_counters_t *live;    /* the owner's hp_tls.counters, or &final */
+    hp_counters_t final;    /* the owner's last counts once it exited */
     hp_counters_t emitted;  /* what HP_REC_COUNTERS already carried */
     hp_thread_t *next;      /* registry, never unlinked */
     int in_use;             /* owned by a live thread */
@@ -58,6 +80,7 @@ struct hp_thread_s {
     hp_delta_t delta;
     uint64_t first_ts, last_ts;
     int have_ts;
+    stk_memo_t memo[STK_MEMO];
     uint8_t buf[TBUF_CAP];
 };
 
@@ -65,8 +88,9 @@ static void membarrier_setup(void);
 
 static hp_thread_t *registry;
 static int stopping;
+static int flushing; /* hp_tbuf_flush_all is reading other threads' counters */
 static uint64_t ordinals;
-static hp_counters_t dummy; /* counts of threads that cannot attach: discarded */
+static __thread hp_thread_t *me; /* NULL until attached and after exit */
 
 /* ---- encoders ---- */
 
@@ -245,12 +269,15 @@ static hp_thread_t *attach(void)
                                             __ATOMIC_RELAXED));
     } else {
         /* A reused record: its previous owner's counters were all emitted. */
-        memset(&th->counters, 0, sizeof th->counters);
+        memset(&th->final, 0, sizeof th->final);
         memset(&th->emitted, 0, sizeof th->emitted);
         th->len = 0;
         th->have_ts = 0;
         memset(&th->delta, 0, sizeof th->delta);
+        memset(th->memo, 0, sizeof th->memo);
     }
+    /* The counts made before attaching belong to this record too. */
+    __atomic_store_n(&th->live, &hp_tls.counters, __ATOMIC_RELEASE);
     th->tid = tid;
     th->seq = 0;
     th->rounds = 0;
@@ -262,8 +289,7 @@ static hp_thread_t *attach(void)
 
 static inline hp_thread_t *self(void)
 {
-    hp_counters_t *c = hp_tls.counters;
-    return (c && c != &dummy) ? (hp_thread_t *)c : NULL;
+    return me;
 }
 
 /*
@@ -357,9 +383,10 @@ static void emit_counters(hp_thread_t *th)
 {
     uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
     int any = 0;
+    hp_counters_t *c = __atomic_load_n(&th->live, __ATOMIC_SEQ_CST); /* see thread_exit */
     for (int i = 0; i < HP_FN_COUNT; i++) {
-        calls[i] = __atomic_load_n(&th->counters.calls[i], __ATOMIC_RELAXED);
-        bytes[i] = __atomic_load_n(&th->counters.bytes[i], __ATOMIC_RELAXED);
+        calls[i] = __atomic_load_n(&c->calls[i], __ATOMIC_RELAXED);
+        bytes[i] = __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
         uint64_t dc = calls[i] - th->emitted.calls[i], db = bytes[i] - th->emitted.bytes[i];
         any |= dc != 0 || db != 0;
         th->emitted.calls[i] = calls[i];
@@ -377,7 +404,8 @@ static void emit_counters(hp_thread_t *th)
 /* ---- slow paths ---- */
 
 /* Returns this thread's record, attaching it when recording; NULL otherwise
- * (then hp_tls.counters points at the dummy and sampling is disabled). */
+ * (then the thread's counts are never read and it does not sample). Runs
+ * under the guard: the countdown is hp_tls.held. */
 static hp_thread_t *ensure_thread(void)
 {
     hp_thread_t *th = self();
@@ -387,30 +415,72 @@ static hp_thread_t *ensure_thread(void)
     if (st == HP_ST_RECORDING && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
         th = attach();
         if (th) {
-            hp_tls.counters = &th->counters;
-            hp_tls.countdown = hp_sampler_draw(&th->sampler);
+            me = th;
+            hp_tls.held = hp_sampler_draw(&th->sampler);
+            hp_tls.guard &= ~HP_TLS_DETACHED;
             hp_init_thread_attached();
             return th;
         }
     }
-    hp_tls.counters = &dummy;
-    /* Initializing elsewhere: retry at the next allocation. Otherwise the
-     * thread never samples. */
-    hp_tls.countdown = st == HP_ST_INITIALIZING ? 0 : ((int64_t)1 << 62);
+    /* Initializing elsewhere: retry at the next call. Otherwise the thread
+     * never samples and its frees stay on the fast path. */
+    if (st == HP_ST_INITIALIZING) {
+        hp_tls.held = 0;
+    } else {
+        hp_tls.held = (int64_t)1 << 62;
+        hp_tls.guard &= ~HP_TLS_DETACHED;
+    }
     return NULL;
 }
 
-static void record_alloc(hp_thread_t *th, void *p, size_t n, uint64_t ts)
+/* Allocation calls this thread has counted (all functions but free). */
+static uint64_t alloc_calls(void)
 {
-    uintptr_t pcs[HP_MAX_FRAMES];
-    int np = hp_unwind_capture(pcs, HP_MAX_FRAMES);
+    uint64_t n = 0;
+    for (int i = 0; i < HP_FN_COUNT; i++)
+        n += i == HP_FN_FREE ? 0 : hp_tls.counters.calls[i];
+    return n;
+}
+
+/* hp_tbuf_stack_id through th's memo. */
+static uint32_t memo_stack_id(hp_thread_t *th, const uintptr_t *pcs, int n, int *inserted)
+{
+    uint64_t h = (uint64_t)n;
+    for (int i = 0; i < n && i < 6; i++)
+        h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15u;
+    stk_memo_t *m = &th->memo[h >> 58]; /* 64 = 2^6 entries */
+    if (m->id && m->n == (uint32_t)n) {
+        int i = 0;
+        while (i < n && m->pcs[i] == pcs[i])
+            i++;
+        if (i == n) {
+            *inserted = 0;
+            return m->id;
+        }
+    }
+    uint32_t id = hp_tbuf_stack_id(pcs, n, inserted);
+    if (id && n <= STK_MEMO_FRAMES) {
+        m->id = id;
+        m->n = (uint32_t)n;
+        memcpy(m->pcs, pcs, (size_t)n * sizeof *pcs);
+    }
+    return id;
+}
+
+/* Inline into hp_tbuf_alloc_slow: one frame less for every unwind. */
+static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, void *p,
+                                                               size_t n, uint64_t ts)
+{
+    uintptr_t buf[HP_UNWIND_BUF];
+    const uintptr_t *pcs;
+    int np = hp_unwind_capture(buf, &pcs);
     if (!ts)
         ts = hp_tbuf_now();
     if (append_begin(th))
         return;
     if (room(th, 2 * RECORD_MAX) == 0) {
         int inserted = 0;
-        uint32_t id = np ? hp_tbuf_stack_id(pcs, np, &inserted) : 0;
+        uint32_t id = np ? memo_stack_id(th, pcs, np, &inserted) : 0;
         if (inserted)
             th->len = (size_t)(hp_tbuf_enc_stack(th->buf + th->len, &th->delta, id,
                                                  hp_init_modgen(), pcs, np) -
@@ -421,48 +491,51 @@ static void record_alloc(hp_thread_t *th, void *p, size_t n, uint64_t ts)
                            th->buf);
         if (hp_tbuf_mode == 1)
             hp_liveset_insert((uintptr_t)p);
+        hp_leakscan_note_alloc((uintptr_t)p, n); /* full mode only */
     }
     append_end(th);
+    /* A free of p before any other allocation is a temporary. In full mode
+     * every allocation comes here; in sampled mode the unsampled ones do
+     * not, so remember how many allocations had been counted. */
+    hp_tls.last_alloc = (uintptr_t)p;
+    hp_tls.last_calls = hp_tbuf_mode == 1 ? alloc_calls() : 0;
 }
 
-void hp_tbuf_alloc_slow(int fn, void *p, size_t n, uint64_t ts)
+void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
 {
-    int saved_errno = errno; /* a successful call must not change errno */
-    hp_guard_enter();
     hp_tls_t *t = &hp_tls;
+    if (t->guard & HP_TLS_DEPTH)
+        return p; /* the profiler's own allocation: forwarded only */
+    int saved_errno = errno; /* a successful call must not change errno */
+    hp_guard_enter();        /* from here on the countdown is t->held */
+    hp_tbuf_add(&t->counters.calls[fn], 1);
+    hp_tbuf_add(&t->counters.bytes[fn], n);
     hp_thread_t *th = self();
     if (!th) {
-        int64_t owed = n ? (int64_t)n : 1;
         th = ensure_thread();
-        if (!th) {
-            hp_tbuf_bump(t->counters, fn, n);
-            t->last_alloc = (uintptr_t)p;
+        if (!th)
             goto out;
-        }
-        t->countdown -= owed; /* fresh countdown: does this block cross it? */
-        if (t->countdown > 0) {
-            hp_tbuf_bump(t->counters, fn, n);
-            t->last_alloc = (uintptr_t)p;
+        /* Fresh countdown: does this block cross it? */
+        if (!hp_tbuf_take(&t->held, n))
             goto out;
-        }
     }
-    hp_tbuf_bump(t->counters, fn, n);
-    t->last_alloc = (uintptr_t)p;
-    int mode = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
+    int mode = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_ACQUIRE);
     if (mode == 0) {
-        t->countdown = (int64_t)1 << 62;
+        t->held = (int64_t)1 << 62;
         goto out;
     }
-    record_alloc(th, p, n, ts);
-    t->countdown = mode == 2 ? 0 : hp_sampler_draw(&th->sampler);
+    record_alloc(th, p, n, 0);
+    t->held = mode == 2 ? 0 : hp_sampler_draw(&th->sampler);
 out:
     hp_guard_leave();
     errno = saved_errno;
+    return p;
 }
 
 int hp_tbuf_free_begin_slow(void *p, uint64_t *ts)
 {
     int m = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
+    hp_leakscan_note_free((uintptr_t)p); /* before the real free: full mode only */
     int tracked = m == 2 || (m == 1 && hp_liveset_remove((uintptr_t)p));
     if (tracked)
         *ts = hp_tbuf_now();
@@ -471,6 +544,7 @@ int hp_tbuf_free_begin_slow(void *p, uint64_t *ts)
 
 void hp_tbuf_free_abort(void *p, int tracked)
 {
+    hp_leakscan_note_kept((uintptr_t)p); /* realloc failed: p stays live */
     if (tracked && __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1)
         hp_liveset_insert((uintptr_t)p);
 }
@@ -479,14 +553,16 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
 {
     int saved_errno = errno; /* free() preserves errno (POSIX.1-2024, glibc) */
     hp_guard_enter();
+    hp_tls_t *t = &hp_tls;
     hp_thread_t *th = self();
-    if (!th && !hp_tls.counters)
+    if (t->guard & HP_TLS_DETACHED)
         th = ensure_thread();
-    hp_tbuf_bump(hp_tls.counters, HP_FN_FREE, 0);
+    hp_tbuf_add(&t->counters.calls[HP_FN_FREE], 1);
     if (tracked && th && append_begin(th) == 0) {
         if (room(th, RECORD_MAX) == 0) {
             note_ts(th, ts);
-            int temp = hp_tls.last_alloc == (uintptr_t)p;
+            int temp = t->last_alloc == (uintptr_t)p &&
+                       (hp_tbuf_mode != 1 || alloc_calls() == t->last_calls);
             th->len = (size_t)(hp_tbuf_enc_free(th->buf + th->len, &th->delta, temp, th->last_ts,
                                                 (uintptr_t)p) -
                                th->buf);
@@ -499,6 +575,17 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
 
 /* ---- life cycle ---- */
 
+void hp_tbuf_set_mode(int mode)
+{
+    /* Before the mode is published: a free of a block recorded in full mode
+     * must find the filter saturated (the allocation read the mode with
+     * acquire, and the free comes after it). */
+    hp_liveset_pin(0); /* free(NULL) takes the slow path */
+    if (mode == 2)
+        hp_liveset_saturate();
+    __atomic_store_n(&hp_tbuf_mode, mode, __ATOMIC_RELEASE);
+}
+
 int hp_tbuf_write_process(const uint8_t *raw, size_t len, uint64_t ts)
 {
     static uint32_t seq;
@@ -507,6 +594,7 @@ int hp_tbuf_write_process(const uint8_t *raw, size_t len, uint64_t ts)
 
 void hp_tbuf_flush_all(int reason)
 {
+    __atomic_add_fetch(&flushing, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
     flusher_fence();
     for (hp_thread_t *th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next) {
@@ -520,6 +608,7 @@ void hp_tbuf_flush_all(int reason)
         emit_counters(th);
         flush_thread(th);
     }
+    __atomic_sub_fetch(&flushing, 1, __ATOMIC_SEQ_CST);
     uint8_t end[1 + 2 * HP_UVARINT_MAX];
     uint64_t ts = hp_tbuf_now();
     size_t n = (size_t)(hp_tbuf_enc_end(end, ts, reason) - end);
@@ -538,7 +627,7 @@ int hp_tbuf_thread_exit(void)
         return 0;
     uint64_t act = 0;
     for (int i = 0; i < HP_FN_COUNT; i++)
-        act += th->counters.calls[i];
+        act += hp_tls.counters.calls[i];
     if (append_begin(th) == 0) {
         emit_counters(th);
         flush_thread(th);
@@ -550,8 +639,18 @@ int hp_tbuf_thread_exit(void)
         th->rounds++;
         return 1;
     }
-    hp_tls.counters = &dummy;
-    hp_tls.countdown = (int64_t)1 << 62;
+    /* Our TLS block dies with us: point the record at a copy of the final
+     * counts. A flusher raises `flushing` before it loads any `live`
+     * pointer (both seq_cst), so once we have switched the pointer and then
+     * seen `flushing` at zero, no flusher still holds the old one; a
+     * flusher that started in between reads the copy. Later calls of this
+     * thread count nowhere. */
+    th->final = hp_tls.counters;
+    __atomic_store_n(&th->live, &th->final, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&flushing, __ATOMIC_SEQ_CST))
+        sched_yield();
+    me = NULL;
+    hp_tls.held = (int64_t)1 << 62;
     if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
         __atomic_store_n(&th->in_use, 0, __ATOMIC_RELEASE);
     return 0;
@@ -571,27 +670,32 @@ int hp_tbuf_flush_self(void)
 
 void hp_tbuf_postfork_child(void)
 {
-    hp_thread_t *me = self();
+    hp_thread_t *self_th = self();
     for (hp_thread_t *th = registry; th; th = th->next) {
         th->busy = 0;
         th->len = 0;
         th->have_ts = 0;
         memset(&th->delta, 0, sizeof th->delta);
-        memset(&th->counters, 0, sizeof th->counters);
+        memset(&th->final, 0, sizeof th->final);
         memset(&th->emitted, 0, sizeof th->emitted);
+        memset(th->memo, 0, sizeof th->memo); /* the stack table is reset below */
+        th->live = &th->final; /* the other threads do not exist here */
         th->seq = 0;
-        if (th != me)
+        if (th != self_th)
             th->in_use = 0;
     }
-    if (me) {
-        me->tid = (uint32_t)syscall(SYS_gettid);
-        me->rounds = 0;
-        me->mark = 0;
+    memset(&hp_tls.counters, 0, sizeof hp_tls.counters);
+    if (self_th) {
+        self_th->live = &hp_tls.counters;
+        self_th->tid = (uint32_t)syscall(SYS_gettid);
+        self_th->rounds = 0;
+        self_th->mark = 0;
     }
     stopping = 0;
     use_membarrier = 0; /* the registration belongs to the parent's mm */
     membarrier_setup();
     hp_tls.last_alloc = 0;
+    hp_tls.last_calls = 0;
     hp_tbuf_stack_reset();
     hp_liveset_reset();
 }

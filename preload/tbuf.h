@@ -3,9 +3,9 @@
  *
  * Every thread that calls the malloc family gets a thread record (mmap'd,
  * registered in a global lock-free list so exit() from any thread can flush
- * it) holding its exact counters, its sampler and a 256 KiB buffer of
- * encoded records. The hot path is inline here: a countdown subtraction, a
- * branch, two relaxed counter stores and the "last allocation" store.
+ * it) holding the address of its exact counters (kept in its TLS block),
+ * its sampler and a 256 KiB buffer of encoded records. The hot path is inline here: a countdown subtraction
+ * with its branch and two counter adds, all on the initial-exec TLS block.
  * Everything else (attaching a thread, sampling, stacks, records, flushing)
  * is out of line in tbuf.c and runs under the reentrancy guard.
  */
@@ -19,54 +19,109 @@
 #include "heapprof/trace_format.h"
 #include "liveset.h"
 
-/* Exact per-thread counters, in hp_fn order. Written only by their thread
- * (relaxed atomic stores), read by the exit path from another thread. */
+/* Exact per-thread counters, in hp_fn order. Written only by their thread,
+ * read by the exit path from another thread (relaxed loads). */
 typedef struct hp_counters_s {
     uint64_t calls[HP_FN_COUNT];
     uint64_t bytes[HP_FN_COUNT];
 } hp_counters_t;
 
-/* The hot, initial-exec thread-local state. Zero-initialized: a zero
- * countdown sends the thread's first allocation to the slow path, which
- * attaches the thread. */
+/* hp_tls.guard: the reentrancy depth (guard.h) in the low bits, plus this
+ * flag while the thread is not attached yet. free() tests the whole word
+ * once: either reason sends it to the slow path. */
+#define HP_TLS_DETACHED (1u << 30)
+#define HP_TLS_DEPTH (HP_TLS_DETACHED - 1u)
+
+/* hp_tls.countdown while the guard is held (the real one waits in
+ * hp_tls.held): every allocation then crosses it, so the allocation hot
+ * path needs no separate guard test. Far from both overflow ends. */
+#define HP_TLS_GUARDED (INT64_MIN / 4)
+
+/*
+ * The hot, initial-exec thread-local state, read through one TLS address
+ * per call. The counters are inline, so counting is an add to a %fs-relative
+ * address; the owner registers their address in its thread record for the
+ * exit path (tbuf.c). The initial value sends the first allocation (zero
+ * countdown) and the first free (DETACHED) to the slow path, which attaches
+ * the thread.
+ */
 typedef struct hp_tls_s {
-    int64_t countdown;       /* bytes until the next sample */
-    int guard;               /* reentrancy guard depth (guard.h) */
-    uintptr_t last_alloc;    /* this thread's latest allocation (temporaries) */
-    hp_counters_t *counters; /* NULL until attached */
+    int64_t countdown;      /* bytes until the next sample, or HP_TLS_GUARDED */
+    uint32_t guard;         /* depth | HP_TLS_DETACHED */
+    uint32_t unused;
+    int64_t held;           /* the countdown while guarded */
+    hp_counters_t counters; /* this thread's exact counts */
+    uintptr_t last_alloc;   /* latest recorded allocation (temporaries) */
+    uint64_t last_calls;    /* allocation calls counted when it was made */
 } hp_tls_t;
 
-extern __thread hp_tls_t hp_tls;
+extern __thread hp_tls_t hp_tls __attribute__((visibility("hidden")));
 
-/* What free() must do: 0 nothing recorded, 1 sampled mode, 2 full mode. */
+/* What free() must do: 0 nothing recorded, 1 sampled mode, 2 full mode.
+ * Set with hp_tbuf_set_mode(). */
 extern int hp_tbuf_mode;
 
 /* ---- hot path ---- */
 
-static inline void hp_tbuf_bump(hp_counters_t *c, int fn, uint64_t bytes)
+/*
+ * *m += v by the owning thread. On x86-64 one add to memory: a single
+ * aligned store for the exit path's concurrent relaxed loads, and no
+ * load/add/store sequence (the compiler does not fuse relaxed atomics).
+ */
+static inline void hp_tbuf_add(uint64_t *m, uint64_t v)
 {
-    __atomic_store_n(&c->calls[fn], c->calls[fn] + 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&c->bytes[fn], c->bytes[fn] + bytes, __ATOMIC_RELAXED);
+#if defined(__x86_64__)
+    __asm__("addq %1, %0" : "+m"(*m) : "er"(v));
+#else
+    __atomic_store_n(m, __atomic_load_n(m, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+#endif
 }
 
-/* Slow half of hp_tbuf_alloc. */
-void hp_tbuf_alloc_slow(int fn, void *p, size_t n, uint64_t ts);
+/*
+ * *cd -= (n ? n : 1); returns non-zero when the result is <= 0. On x86-64
+ * a compare that sets the carry for n == 0 and one subtract-with-borrow on
+ * memory, whose flags give the branch.
+ */
+static inline int hp_tbuf_take(int64_t *cd, uint64_t n)
+{
+#if defined(__x86_64__)
+    int le;
+    __asm__("cmpq $1, %2\n\tsbbq %2, %0" : "+m"(*cd), "=@ccle"(le) : "r"(n) : "cc");
+    return le;
+#else
+    return (*cd -= n ? (int64_t)n : 1) <= 0;
+#endif
+}
+
+/* Non-zero when hp_tls.guard is (guard held or thread detached): free()'s
+ * first test, one compare with memory. */
+static inline int hp_tbuf_held(void)
+{
+#if defined(__x86_64__)
+    int ne;
+    __asm__("cmpl $0, %1" : "=@ccne"(ne) : "m"(hp_tls.guard));
+    return ne;
+#else
+    return hp_tls.guard != 0;
+#endif
+}
+
+/* Slow half of hp_tbuf_alloc: attaching, guarded calls, samples. Returns p. */
+void *hp_tbuf_alloc_slow(int fn, void *p, size_t n);
 
 /*
- * Accounts a successful allocation p of n requested bytes by function fn,
- * made by the application (guard not active). ts: 0, or the time to use for
- * the record if one is written (0 = now).
+ * Accounts a successful allocation p of n requested bytes by function fn
+ * and returns p. A zero-byte block counts one byte towards the countdown,
+ * so it can be sampled. Guarded calls (the countdown is HP_TLS_GUARDED)
+ * are forwarded by the slow half without counting.
  */
-static inline void hp_tbuf_alloc(int fn, void *p, size_t n)
+static inline void *hp_tbuf_alloc(int fn, void *p, size_t n)
 {
-    hp_tls_t *t = &hp_tls;
-    t->countdown -= n ? (int64_t)n : 1;
-    if (__builtin_expect(t->countdown <= 0, 0)) {
-        hp_tbuf_alloc_slow(fn, p, n, 0);
-        return;
-    }
-    hp_tbuf_bump(t->counters, fn, n);
-    t->last_alloc = (uintptr_t)p;
+    if (__builtin_expect(hp_tbuf_take(&hp_tls.countdown, n), 0))
+        return hp_tbuf_alloc_slow(fn, p, n);
+    hp_tbuf_add(&hp_tls.counters.calls[fn], 1);
+    hp_tbuf_add(&hp_tls.counters.bytes[fn], n);
+    return p;
 }
 
 /* Slow halves of the free path. */
@@ -78,13 +133,12 @@ void hp_tbuf_free_abort(void *p, int tracked);
  * First half of a free of non-NULL p, called BEFORE the real free/realloc
  * (so a concurrent allocation reusing the address cannot be confused with
  * it). Returns non-zero when the free must be recorded, and then sets *ts.
+ * The filter says "maybe" for every pointer in full mode (hp_tbuf_set_mode
+ * saturates it), so only the slow half reads the mode.
  */
 static inline int hp_tbuf_free_begin(void *p, uint64_t *ts)
 {
-    int m = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
-    if (__builtin_expect(m == 0, 0))
-        return 0;
-    if (m == 1 && __builtin_expect(!hp_liveset_maybe((uintptr_t)p), 1))
+    if (__builtin_expect(!hp_liveset_maybe((uintptr_t)p), 1))
         return 0;
     return hp_tbuf_free_begin_slow(p, ts);
 }
@@ -92,14 +146,16 @@ static inline int hp_tbuf_free_begin(void *p, uint64_t *ts)
 /* Second half: counts the free and writes its record when tracked. */
 static inline void hp_tbuf_free_end(void *p, int tracked, uint64_t ts)
 {
-    hp_tls_t *t = &hp_tls;
-    if (__builtin_expect(!t->counters || tracked, 0)) {
+    if (__builtin_expect(hp_tbuf_held() || tracked, 0)) {
         hp_tbuf_free_end_slow(p, tracked, ts);
         return;
     }
-    hp_counters_t *c = t->counters;
-    __atomic_store_n(&c->calls[HP_FN_FREE], c->calls[HP_FN_FREE] + 1, __ATOMIC_RELAXED);
+    hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
 }
+
+/* Sets hp_tbuf_mode (init.c, under the guard). Full mode first makes the
+ * liveset filter answer "maybe" for every pointer. */
+void hp_tbuf_set_mode(int mode);
 
 /* CLOCK_MONOTONIC in ns (vdso, no system call). */
 static inline uint64_t hp_tbuf_now(void)

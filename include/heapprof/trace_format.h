@@ -117,6 +117,12 @@ enum hp_record_tag {
     HP_REC_END = 7,
     /* Thread name: tid, len + bytes (pthread_setname_np / comm). Optional. */
     HP_REC_THREAD_NAME = 8,
+    /* Blocks live at exit that no pointer reaches (LeakSanitizer's
+     * definition): n, then n addresses as svarint deltas. Written once, by
+     * a full-mode recorder at a normal exit, before HP_REC_END; absent = no
+     * scan. A large list is split into several records (one per process
+     * frame); the scan's result is their union. */
+    HP_REC_UNREACHABLE = 9,
 };
 
 enum hp_end_reason {

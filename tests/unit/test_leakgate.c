@@ -80,13 +80,14 @@ static const hp_frame_t f_runtime_thread[] = {
 };
 
 #define SITE(id, fr, bytes, blocks)                                                          \
-    {(id), (fr), sizeof(fr) / sizeof((fr)[0]), (blocks), (bytes), 0, 0, (bytes), (blocks), 0}
+    {(id), (fr), sizeof(fr) / sizeof((fr)[0]), (blocks), (bytes), 0,                         \
+     0,    (bytes), (blocks), 0, 0, 0}
 
 static hp_site_t three_leaks[] = {
     SITE(1, f_make_table, 4000, 1),
     SITE(2, f_copy_name, 600, 3),
     SITE(3, f_new_node, 48, 2),
-    {4, f_freed, 1, 5, 5000, 100, 1, 0, 0, 3},
+    {4, f_freed, 1, 5, 5000, 100, 1, 0, 0, 3, 0, 0},
 };
 
 static hp_site_t runtime_only[] = {
@@ -167,6 +168,40 @@ static void test_leakgate_fails_and_names_each_site(void **state)
     assert_non_null(strstr(text, "leak 3 of 3: 48 bytes in 2 blocks\n"));
     assert_non_null(
         strstr(text, "heapprof: 3 leaks, 4.5 KiB in 6 blocks - FAILED (threshold 0 B)\n"));
+    free(text);
+    hp_leakgate_free(g);
+}
+
+/* With a reachability scan, only lost blocks fail; still reachable ones
+ * are counted apart; --gate-reachable counts them all again. */
+static void test_leakgate_scan_counts_only_lost(void **state)
+{
+    hp_site_t sites[4];
+    memcpy(sites, three_leaks, sizeof(sites));
+    sites[0].lost_bytes = 4000; /* make_table: lost */
+    sites[0].lost_blocks = 1;
+    sites[2].lost_bytes = 24; /* new_node: one of its two nodes lost */
+    sites[2].lost_blocks = 1;
+    hp_analysis_t a = analysis(sites, 4);
+    a.leak_scan = 1;
+    a.lost_bytes = 4024;
+    a.lost_blocks = 2;
+    hp_leakgate_t *g = hp_leakgate_new();
+    char *text = NULL;
+    (void)state;
+    assert_int_equal(run_gate(g, &a, 0, 0, HP_GATE_NONE, NULL, &text), 1);
+    assert_non_null(strstr(text, "leak 1 of 2: 4000 bytes in 1 block\n"));
+    assert_non_null(strstr(text, "leak 2 of 2: 24 bytes in 1 block\n"));
+    assert_null(strstr(text, "copy_name")); /* still reachable: not a leak */
+    assert_non_null(strstr(text, "reachable: 624 bytes in 4 blocks at 2 sites still reachable"));
+    assert_non_null(
+        strstr(text, "heapprof: 2 leaks, 3.9 KiB in 2 blocks - FAILED (threshold 0 B)\n"));
+    free(text);
+    assert_int_equal(run_gate(g, &a, 4024, 0, HP_GATE_NONE, NULL, &text), 0);
+    free(text);
+    hp_leakgate_set_reachable(g, 1);
+    assert_int_equal(run_gate(g, &a, 4024, 0, HP_GATE_NONE, NULL, &text), 1);
+    assert_non_null(strstr(text, "leak 3 of 3: 48 bytes in 2 blocks\n"));
     free(text);
     hp_leakgate_free(g);
 }
@@ -312,10 +347,10 @@ static void test_leakgate_runtime_is_set_apart(void **state)
     {
         /* A stack cut short inside libc: the program's frames may be
          * missing, so it counts as the program's. */
-        hp_site_t cut = {20, f_copy_name, 1, 1, 6, 0, 0, 6, 1, 0};
-        hp_site_t whole_thread = {21, f_runtime_thread, 2, 1, 32, 0, 0, 32, 1, 0};
-        hp_site_t pw = {22, f_getpwuid, 2, 1, 1024, 0, 0, 1024, 1, 0};
-        hp_site_t gl = {23, f_getline, 2, 1, 120, 0, 0, 120, 1, 0};
+        hp_site_t cut = {20, f_copy_name, 1, 1, 6, 0, 0, 6, 1, 0, 0, 0};
+        hp_site_t whole_thread = {21, f_runtime_thread, 2, 1, 32, 0, 0, 32, 1, 0, 0, 0};
+        hp_site_t pw = {22, f_getpwuid, 2, 1, 1024, 0, 0, 1024, 1, 0, 0, 0};
+        hp_site_t gl = {23, f_getline, 2, 1, 120, 0, 0, 120, 1, 0, 0, 0};
         assert_true(hp_leakgate_is_runtime(&pw));
         assert_false(hp_leakgate_is_runtime(&gl));
         assert_false(hp_leakgate_is_runtime(&cut));
@@ -336,7 +371,7 @@ static void test_leakgate_runtime_is_set_apart(void **state)
 
 static void test_leakgate_unknown_stack_counts(void **state)
 {
-    hp_site_t s[] = {{0, NULL, 0, 1, 100, 0, 0, 100, 1, 0}};
+    hp_site_t s[] = {{0, NULL, 0, 1, 100, 0, 0, 100, 1, 0, 0, 0}};
     hp_leakgate_t *g = hp_leakgate_new();
     hp_analysis_t a = analysis(s, 1);
     char *text = NULL;
@@ -412,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_leakgate_fails_and_names_each_site),
         cmocka_unit_test(test_leakgate_threshold_is_exclusive),
         cmocka_unit_test(test_leakgate_no_leaks_passes),
+        cmocka_unit_test(test_leakgate_scan_counts_only_lost),
         cmocka_unit_test(test_leakgate_suppressions_hide_and_count),
         cmocka_unit_test(test_leakgate_several_files_first_match_wins),
         cmocka_unit_test(test_leakgate_pattern_syntax_is_lsan),

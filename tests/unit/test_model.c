@@ -124,6 +124,58 @@ static void test_model_full_mode_exact(void **state)
 }
 
 /* A later, higher peak replaces the earlier one, per site too. */
+/* One HP_REC_UNREACHABLE record of n addresses, deltas from *prev. */
+static size_t unreachable_rec(uint8_t *buf, uint64_t *prev, const uint64_t *addrs, size_t n)
+{
+    uint8_t *p = buf;
+    *p++ = HP_REC_UNREACHABLE;
+    p = hp_put_uvarint(p, n);
+    for (size_t i = 0; i < n; i++)
+        p = hp_put_delta(p, prev, addrs[i]);
+    return (size_t)(p - buf);
+}
+
+/* A reachability scan: the blocks it lists that are live at the end are
+ * lost (each once, even when listed twice, split over two frames);
+ * addresses not live are ignored. Without the record there is no scan. */
+static void test_model_lost_blocks_from_scan(void **state)
+{
+    (void)state;
+    char err[512];
+    hp_analysis_t *a;
+    for (int with_scan = 0; with_scan < 2; with_scan++) {
+        hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "p", 0);
+        assert_non_null(w);
+        assert_int_equal(hp_tw_alloc(w, 1, 10, 0xA000, 100, 1), 0); /* reachable */
+        assert_int_equal(hp_tw_alloc(w, 1, 20, 0xE000, 10, 1), 0);  /* lost */
+        assert_int_equal(hp_tw_alloc(w, 1, 30, 0xF000, 40, 3), 0);  /* lost */
+        assert_int_equal(hp_tw_alloc(w, 1, 40, 0x5000, 7, 3), 0);
+        assert_int_equal(hp_tw_free(w, 1, 50, 0x5000, 0), 0); /* freed: not lost */
+        if (with_scan) {
+            uint8_t buf[64];
+            uint64_t prev = 0;
+            const uint64_t first[] = {0xE000, 0xF000}, second[] = {0x5000, 0xE000};
+            assert_int_equal(hp_tw_raw(w, 0, buf, unreachable_rec(buf, &prev, first, 2)), 0);
+            assert_int_equal(hp_tw_flush(w, 0), 0);
+            prev = 0; /* a new frame, a new delta context */
+            assert_int_equal(hp_tw_raw(w, 0, buf, unreachable_rec(buf, &prev, second, 2)), 0);
+            assert_int_equal(hp_tw_flush(w, 0), 0);
+        }
+        assert_int_equal(hp_tw_end(w, 0, 100, HP_END_EXIT), 0);
+        assert_int_equal(hp_tw_close(w), 0);
+        assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
+        assert_true(a->leaked_bytes == 150);
+        assert_int_equal(a->leak_scan, with_scan);
+        assert_true(a->lost_bytes == (with_scan ? 50 : 0));
+        assert_true(a->lost_blocks == (with_scan ? 2 : 0));
+        assert_true(site_of(a, 1)->leaked_bytes == 110);
+        assert_true(site_of(a, 1)->lost_bytes == (with_scan ? 10 : 0));
+        assert_true(site_of(a, 1)->lost_blocks == (with_scan ? 1 : 0));
+        assert_true(site_of(a, 3)->lost_bytes == (with_scan ? 40 : 0));
+        hp_analysis_free(a);
+    }
+}
+
 static void test_model_peak_moves_to_later_maximum(void **state)
 {
     (void)state;
@@ -342,6 +394,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_corrupt_trace_fails_cleanly, hp_tmp_setup,
                                         hp_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_model_corrupt_late_frame_fails_cleanly, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_lost_blocks_from_scan, hp_tmp_setup,
                                         hp_tmp_teardown),
         cmocka_unit_test(test_model_kind_names),
     };

@@ -1,0 +1,549 @@
+/*
+ * leakscan.c - which blocks live at exit no pointer reaches (full mode).
+ *
+ * The live-block table is a lock-free open-addressing hash set of
+ * (address, requested size) pairs in an anonymous MAP_NORESERVE mapping,
+ * filled by the full-mode allocation path and emptied by the free path
+ * (tbuf.c). It does not grow: an insert whose probe window is full sets the
+ * overflow flag, and the exit scan is then skipped rather than report
+ * blocks it does not know about as reachable or lost.
+ *
+ * At a normal exit hp_leakscan_run() copies the table into a sorted array
+ * (mmap'd), marks every block that a root word points into (interior
+ * pointers count, as in LeakSanitizer), follows the marked blocks' contents
+ * transitively with an mmap'd worklist, and writes the unmarked blocks as
+ * HP_REC_UNREACHABLE records. Roots: every writable PT_LOAD segment and the
+ * static TLS block of every loaded module but libheapprof itself (whose
+ * data and TLS hold the profiler's own pointers, e.g. the last recorded
+ * allocation), and the exiting thread's stack and registers. The stack is
+ * scanned from the frame that called exit() (found with libunwind; its
+ * callee-saved registers as they were at that call are roots too) to the
+ * stack's top: the frames of exit() and of the destructors it runs hold
+ * stale copies of the program's pointers in their unused slots, which
+ * would hide leaks. When that frame cannot be found, the scan starts at
+ * hp_leakscan_run's frame, which holds its registers (getcontext). The
+ * scan is skipped in the child of a fork made while other threads ran
+ * (the loader's lock may be held forever there). Not scanned: the stacks and
+ * registers of other threads still running at exit, memory the program
+ * mapped itself, and blocks the profiler did not record (its own
+ * allocations). When other threads are still running, every read goes
+ * through process_vm_readv(2), because a block may be freed (and its memory
+ * unmapped) under the scan; when that is not possible the scan is skipped.
+ *
+ * glibc keeps a chunk header right after each block's usable area, and its
+ * arena (in libc's data segment) points at free chunks' headers, which can
+ * lie inside the last 8 bytes of the block before them. A word that points
+ * at a 16-byte aligned address in the last 8 bytes of a block, other than
+ * its start, is therefore not taken as a reference to that block.
+ *
+ * This module does not decide when to scan (init.c) and does not open the
+ * trace (writer.c: records go out through hp_tbuf_write_process).
+ */
+#include "leakscan.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+
+#include "heapprof/error.h"
+#include "heapprof/trace_format.h"
+#include "real.h"
+#include "tbuf.h"
+#include "unwind.h" /* libunwind, and hp_unwind_on */
+
+#define SLOTS_LOG 23
+#define SLOTS (1u << SLOTS_LOG)
+#define PROBE 64
+
+#define SAFE_CHUNK (64u * 1024u)   /* bytes copied per process_vm_readv */
+#define MAX_STACK (1ull << 30)     /* larger stack ranges are not trusted */
+#define MAX_BLOCK (1ull << 40)     /* larger recorded sizes are not trusted */
+
+typedef struct slot_s {
+    uintptr_t addr; /* 0 empty, 1 tombstone, else a block */
+    uint64_t size;  /* requested bytes */
+} slot_t;
+
+#define SLOTS_PER_PAGE (4096u / sizeof(slot_t))
+#define PAGES (SLOTS / SLOTS_PER_PAGE)
+
+static slot_t *table;
+static int enabled;
+static int overflowed;
+/* One bit per page of the table that ever held an entry: the exit scan
+ * reads only those (a few pages for a small program, not 128 MiB). */
+static uint64_t touched[PAGES / 64];
+
+/* ---- the live-block table ---- */
+
+int hp_leakscan_init(void)
+{
+    if (!table) {
+        void *m = mmap(NULL, (size_t)SLOTS * sizeof(slot_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED)
+            return HP_ERR_NOMEM;
+        table = m;
+    }
+    __atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/*
+ * Neighbouring blocks go to neighbouring slots (one slot per 16 bytes of
+ * address space within a 128 MiB region, each region at a pseudo-random
+ * offset), so the table's touched pages follow the heap's extent instead
+ * of the number of blocks ever allocated: about one page of table per
+ * page of small-block heap, none for untouched regions.
+ */
+static inline uint32_t slot_of(uintptr_t p)
+{
+    uint64_t region = (uint64_t)p >> 27;
+    return (uint32_t)(((uint64_t)p >> 4) + ((region * 0x9e3779b97f4a7c15u) >> 40));
+}
+
+void hp_leakscan_note_alloc(uintptr_t p, uint64_t size)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1)
+        return;
+    uint32_t h = slot_of(p);
+    for (uint32_t i = 0; i < PROBE; i++) {
+        slot_t *s = &table[(h + i) & (SLOTS - 1)];
+        uintptr_t v = __atomic_load_n(&s->addr, __ATOMIC_RELAXED);
+        while (v <= 1) {
+            if (__atomic_compare_exchange_n(&s->addr, &v, p, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED)) {
+                __atomic_store_n(&s->size, size, __ATOMIC_RELEASE);
+                uint32_t pg = ((h + i) & (SLOTS - 1)) / SLOTS_PER_PAGE;
+                uint64_t bit = 1ull << (pg % 64);
+                if (!(__atomic_load_n(&touched[pg / 64], __ATOMIC_RELAXED) & bit))
+                    __atomic_fetch_or(&touched[pg / 64], bit, __ATOMIC_RELAXED);
+                return;
+            }
+        }
+    }
+    __atomic_store_n(&overflowed, 1, __ATOMIC_RELAXED);
+}
+
+void hp_leakscan_note_free(uintptr_t p)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1)
+        return;
+    uint32_t h = slot_of(p);
+    for (uint32_t i = 0; i < PROBE; i++) {
+        slot_t *s = &table[(h + i) & (SLOTS - 1)];
+        uintptr_t v = __atomic_load_n(&s->addr, __ATOMIC_ACQUIRE);
+        if (v == 0)
+            return;
+        if (v == p) {
+            __atomic_compare_exchange_n(&s->addr, &v, (uintptr_t)1, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED);
+            return;
+        }
+    }
+}
+
+void hp_leakscan_note_kept(uintptr_t p)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1 || !hp_real_ready())
+        return;
+    hp_leakscan_note_alloc(p, hp_real.malloc_usable_size((void *)p));
+}
+
+/* ---- the scan ---- */
+
+typedef struct blk_s {
+    uintptr_t addr, end; /* [addr, end), end > addr */
+} blk_t;
+
+typedef struct scan_s {
+    blk_t *blk;      /* sorted by addr */
+    uint8_t *mark;   /* 1 = reachable */
+    uint32_t *work;  /* marked blocks whose contents are not scanned yet */
+    size_t n, nwork;
+    uintptr_t lo, hi; /* lowest start, highest end */
+    int safe;         /* read through process_vm_readv */
+    uint8_t *buf;     /* SAFE_CHUNK bytes for safe reads */
+} scan_t;
+
+static void *map_scratch(size_t sz)
+{
+    void *m = mmap(NULL, sz ? sz : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+static void sift_down(blk_t *a, size_t i, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && a[c + 1].addr > a[c].addr)
+            c++;
+        if (a[i].addr >= a[c].addr)
+            return;
+        blk_t t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+        i = c;
+    }
+}
+
+/* Heapsort: no allocation, no recursion, O(n log n) worst case. */
+static void sort_blocks(blk_t *a, size_t n)
+{
+    if (n < 2)
+        return;
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(a, i, n);
+    for (size_t end = n - 1; end > 0; end--) {
+        blk_t t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift_down(a, 0, end);
+    }
+}
+
+/* The block word w points into, or -1. */
+static long find_block(const scan_t *s, uintptr_t w)
+{
+    if (w < s->lo || w >= s->hi)
+        return -1;
+    size_t lo = 0, hi = s->n; /* last block with addr <= w is in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->blk[mid].addr <= w)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const blk_t *b = &s->blk[lo];
+    if (w < b->addr || w >= b->end)
+        return -1;
+    /* glibc's next chunk header (see the top of the file). */
+    if (w != b->addr && (w & 15) == 0 && w + 8 >= b->end)
+        return -1;
+    return (long)lo;
+}
+
+static void scan_words(scan_t *s, const uintptr_t *w, size_t nw)
+{
+    for (size_t i = 0; i < nw; i++) {
+        long b = find_block(s, w[i]);
+        if (b >= 0 && !s->mark[b]) {
+            s->mark[b] = 1;
+            s->work[s->nwork++] = (uint32_t)b;
+        }
+    }
+}
+
+/* Scans the aligned words of [lo, hi). */
+static void scan_range(scan_t *s, uintptr_t lo, uintptr_t hi)
+{
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (hi <= lo)
+        return;
+    if (!s->safe) {
+        scan_words(s, (const uintptr_t *)lo, (hi - lo) / sizeof(uintptr_t));
+        return;
+    }
+    const uintptr_t page = 4096;
+    while (lo + sizeof(uintptr_t) <= hi) {
+        size_t len = hi - lo < SAFE_CHUNK ? hi - lo : SAFE_CHUNK;
+        struct iovec local = {s->buf, len}, remote = {(void *)lo, len};
+        ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+        if (got > 0)
+            scan_words(s, (const uintptr_t *)s->buf, (size_t)got / sizeof(uintptr_t));
+        if (got == (ssize_t)len) {
+            lo += len;
+            continue;
+        }
+        /* Unreadable from lo + got: skip to the next page. */
+        uintptr_t bad = lo + (got > 0 ? (uintptr_t)got : 0);
+        lo = (bad | (page - 1)) + 1;
+    }
+}
+
+static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    scan_t *s = arg;
+    (void)size;
+    /* libheapprof itself: its data and TLS hold the profiler's pointers. */
+    int self = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (uintptr_t)&table >= lo &&
+            (uintptr_t)&table < lo + ph->p_memsz)
+            self = 1;
+    }
+    if (self)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && (ph->p_flags & PF_R)) {
+            uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+            scan_range(s, lo, lo + ph->p_memsz);
+        } else if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
+            uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
+            scan_range(s, lo, lo + ph->p_memsz);
+        }
+    }
+    return 0;
+}
+
+/* Top of the calling thread's stack (for the main thread, when
+ * pthread_getattr_np fails, the stack address at process start).
+ * pthread_getattr_np allocates (the guard is held: those blocks are the
+ * profiler's, never recorded). */
+static uintptr_t stack_top(void)
+{
+    pthread_attr_t at;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &at) != 0)
+        goto fallback;
+    int rc = pthread_attr_getstack(&at, &addr, &size);
+    pthread_attr_destroy(&at);
+    if (rc == 0 && addr)
+        return (uintptr_t)addr + size;
+fallback:;
+    extern void *__libc_stack_end;
+    return (uintptr_t)__libc_stack_end;
+}
+
+/* Number of threads of this process (from /proc), or -1 when unknown. */
+static int thread_count(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = strstr(buf, "\nThreads:");
+    if (!p)
+        return -1;
+    p += 9;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    int v = 0;
+    while (*p >= '0' && *p <= '9')
+        v = v * 10 + (*p++ - '0');
+    return v > 0 ? v : -1;
+}
+
+static int safe_reads_work(void)
+{
+    uintptr_t probe = 0x5a5a5a5a, copy = 0;
+    struct iovec local = {&copy, sizeof copy}, remote = {&probe, sizeof probe};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof copy &&
+           copy == probe;
+}
+
+/*
+ * Finds the frame that called exit(): sets *sp to its stack pointer and
+ * regs to its callee-saved registers as they were at the call (the ones
+ * that may hold the program's pointers). Returns the number of registers
+ * set, or -1 when exit() is not on this thread's stack (then the caller
+ * scans from its own frame). The frames of exit() and of the destructors
+ * it runs are not the program's: their unused slots still hold what the
+ * program's returned calls left there, so they are not scanned.
+ */
+static int exit_caller(uintptr_t *sp, uintptr_t *regs)
+{
+#if defined(__x86_64__)
+    static const int saved[] = {UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+                                UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
+#elif defined(__aarch64__)
+    static const int saved[] = {UNW_AARCH64_X19, UNW_AARCH64_X20, UNW_AARCH64_X21,
+                                UNW_AARCH64_X22, UNW_AARCH64_X23, UNW_AARCH64_X24,
+                                UNW_AARCH64_X25, UNW_AARCH64_X26, UNW_AARCH64_X27,
+                                UNW_AARCH64_X28, UNW_AARCH64_X29};
+#else
+    static const int saved[] = {UNW_REG_SP};
+#endif
+    unw_context_t ctx;
+    unw_cursor_t c;
+    const uintptr_t target = (uintptr_t)&exit;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&c, &ctx) != 0)
+        return -1;
+    for (int depth = 0; depth < 64; depth++) {
+        unw_proc_info_t pi;
+        int in_exit = unw_get_proc_info(&c, &pi) == 0 && pi.start_ip == target;
+        if (unw_step(&c) <= 0)
+            return -1;
+        if (!in_exit)
+            continue;
+        unw_word_t v;
+        if (unw_get_reg(&c, UNW_REG_SP, &v) != 0)
+            return -1;
+        *sp = (uintptr_t)v;
+        int n = 0;
+        for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++)
+            if (unw_get_reg(&c, saved[i], &v) == 0)
+                regs[n++] = (uintptr_t)v;
+        return n;
+    }
+    return -1;
+}
+
+/* Scans the roots: the calling thread's stack from the caller of exit()
+ * (or else from `from`, the frame of hp_leakscan_run, which holds its
+ * registers) to the stack's top, and the modules' segments and TLS. */
+static void scan_roots(scan_t *s, uintptr_t from)
+{
+    uintptr_t top = stack_top(), sp = 0, regs[16];
+    int nregs = exit_caller(&sp, regs);
+    if (nregs >= 0 && sp >= from && sp < top) {
+        from = sp;
+        scan_words(s, regs, (size_t)nregs);
+    }
+    if (top > from && top - from <= MAX_STACK)
+        scan_range(s, from, top);
+    dl_iterate_phdr(phdr_cb, s);
+}
+
+/* Writes the unmarked blocks as HP_REC_UNREACHABLE records, one per frame. */
+static int write_records(const scan_t *s)
+{
+    const size_t cap = HP_MAX_FRAME_RAW;
+    const size_t per = (cap - 1 - HP_UVARINT_MAX) / HP_UVARINT_MAX;
+    uint8_t *buf = map_scratch(cap);
+    if (!buf)
+        return HP_ERR_NOMEM;
+    size_t lost = 0;
+    for (size_t i = 0; i < s->n; i++)
+        lost += !s->mark[i];
+    int rc = 0;
+    size_t i = 0;
+    do {
+        size_t k = lost < per ? lost : per;
+        uint8_t *p = buf;
+        hp_delta_t d = {0};
+        *p++ = HP_REC_UNREACHABLE;
+        p = hp_put_uvarint(p, k);
+        for (size_t j = 0; j < k; i++) {
+            if (s->mark[i])
+                continue;
+            p = hp_put_delta(p, &d.addr, s->blk[i].addr);
+            j++;
+        }
+        lost -= k;
+        rc = hp_tbuf_write_process(buf, (size_t)(p - buf), hp_tbuf_now());
+    } while (rc == 0 && lost > 0);
+    munmap(buf, cap);
+    return rc;
+}
+
+/* The scan proper. Its own frame (and its callees') lies below `from` and
+ * is not scanned: it holds block addresses of its own. */
+static __attribute__((noinline)) int run_scan(uintptr_t from)
+{
+    scan_t s = {0};
+    int rc = 1;
+    size_t cap = 0;
+    if (__atomic_load_n(&overflowed, __ATOMIC_RELAXED))
+        goto out;
+    /* Off in the child of a fork made while other threads ran: the loader's
+     * lock, which dl_iterate_phdr and libunwind take, may be held forever
+     * (init.c). No scan then, rather than a hang. */
+    if (!__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED))
+        goto out;
+    int threads = thread_count();
+    if (threads != 1) {
+        if (!safe_reads_work())
+            goto out;
+        s.safe = 1;
+        s.buf = map_scratch(SAFE_CHUNK);
+        if (!s.buf) {
+            rc = HP_ERR_NOMEM;
+            goto out;
+        }
+    }
+    size_t live = 0;
+    for (size_t pg = 0; pg < PAGES; pg++) {
+        if (!(touched[pg / 64] & (1ull << (pg % 64))))
+            continue;
+        for (size_t i = pg * SLOTS_PER_PAGE; i < (pg + 1) * SLOTS_PER_PAGE; i++)
+            live += __atomic_load_n(&table[i].addr, __ATOMIC_RELAXED) > 1;
+    }
+    if (live > UINT32_MAX)
+        goto out;
+    cap = live ? live : 1;
+    s.blk = map_scratch(cap * sizeof(blk_t));
+    s.mark = map_scratch(cap);
+    s.work = map_scratch(cap * sizeof(uint32_t));
+    if (!s.blk || !s.mark || !s.work) {
+        rc = HP_ERR_NOMEM;
+        goto out;
+    }
+    /* Blocks freed by other threads meanwhile only leave the table. */
+    for (size_t i = 0; i < SLOTS && s.n < cap; i++) {
+        if (i % SLOTS_PER_PAGE == 0 && !(touched[i / SLOTS_PER_PAGE / 64] &
+                                          (1ull << (i / SLOTS_PER_PAGE % 64)))) {
+            i += SLOTS_PER_PAGE - 1;
+            continue;
+        }
+        uintptr_t a = __atomic_load_n(&table[i].addr, __ATOMIC_ACQUIRE);
+        if (a <= 1)
+            continue;
+        uint64_t sz = __atomic_load_n(&table[i].size, __ATOMIC_ACQUIRE);
+        if (sz > MAX_BLOCK || a + sz < a)
+            sz = 0;
+        s.blk[s.n++] = (blk_t){a, a + (sz ? sz : 1)};
+    }
+    sort_blocks(s.blk, s.n);
+    size_t u = 0; /* an address twice (a stale entry): keep one */
+    for (size_t i = 0; i < s.n; i++)
+        if (u == 0 || s.blk[i].addr != s.blk[u - 1].addr)
+            s.blk[u++] = s.blk[i];
+    s.n = u;
+    if (s.n) {
+        s.lo = s.blk[0].addr;
+        for (size_t i = 0; i < s.n; i++)
+            if (s.blk[i].end > s.hi)
+                s.hi = s.blk[i].end;
+    }
+    scan_roots(&s, from);
+    while (s.nwork > 0) {
+        const blk_t *b = &s.blk[s.work[--s.nwork]];
+        scan_range(&s, b->addr, b->end);
+    }
+    rc = write_records(&s);
+out:
+    if (s.blk)
+        munmap(s.blk, cap * sizeof(blk_t));
+    if (s.mark)
+        munmap(s.mark, cap);
+    if (s.work)
+        munmap(s.work, cap * sizeof(uint32_t));
+    if (s.buf)
+        munmap(s.buf, SAFE_CHUNK);
+    return rc;
+}
+
+int hp_leakscan_run(void)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return 1;
+    /* The registers (callee-saved ones may hold the program's pointers),
+     * spilled into this frame, which the stack scan starts from. */
+    ucontext_t uc;
+    getcontext(&uc);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    int rc = run_scan((uintptr_t)&uc);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return rc;
+}

@@ -1,0 +1,79 @@
+#!/bin/sh
+# The reachability scan at exit (full mode): on scan_reach.c the JSON's
+# lost figures are exactly the unreachable blocks (a lost block, a lost
+# block and the block it points to), the still-reachable ones (from a
+# global, through a reachable block, from a local of main while exit() is
+# called from a nested function) are not lost; the gate passes a program
+# whose only live blocks are reachable from globals, fails one with a lost
+# block naming its file:line, and --gate-reachable counts every live block
+# again. When valgrind is installed, its definitely + indirectly lost bytes
+# equal our lost_bytes.
+set -u
+B=$HP_BUILD
+for f in libheapprof.so heapanalyze heapprof tests/integration/scan_reach; do
+    [ -e "$B/$f" ] || { echo "$B/$f not built"; exit 77; }
+done
+command -v python3 >/dev/null || { echo "python3 not installed"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+P=$B/tests/integration/scan_reach
+
+HEAPPROF_RATE=1 HEAPPROF_OUT=mixed.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
+    fail "scan_reach mixed exit $?"
+"$B/heapanalyze" mixed.zst --json --top 0 >mixed.json || fail "json"
+python3 - "$HP_SRC/tests/integration/scan_reach.c" <<'PY' || fail "JSON lost figures"
+import json, sys
+j = json.load(open("mixed.json"))
+assert j["leak_scan"] is True, j["leak_scan"]
+# (c) 300 + (d) 400 + (d') 500, in 3 blocks; nothing else is lost.
+assert (j["lost_bytes"], j["lost_blocks"]) == (1200, 3), (j["lost_bytes"], j["lost_blocks"])
+by_size = {}
+for s in j["leaks"]:
+    by_size[s["leaked_bytes"]] = s
+for size, lost in ((100, 0), (200, 0), (300, 300), (400, 400), (500, 500), (600, 0)):
+    s = by_size.get(size)
+    assert s is not None, "no leak site of %d bytes" % size
+    assert s["lost_bytes"] == lost, (size, s["lost_bytes"])
+    assert s["lost_blocks"] == (1 if lost else 0), (size, s["lost_blocks"])
+# Still reachable: everything leaked that is not lost (a, b, e).
+assert j["leaked_bytes"] - j["lost_bytes"] == sum(
+    s["leaked_bytes"] - s["lost_bytes"] for s in j["leaks"])
+assert sum(s["lost_bytes"] for s in j["leaks"]) == 1200
+print("mixed: leaked %d, lost %d in %d blocks" % (j["leaked_bytes"], j["lost_bytes"],
+                                                   j["lost_blocks"]))
+PY
+"$B/heapanalyze" mixed.zst | grep -q 'lost (no pointer reaches them at exit) 1.2 KiB in 3 blocks' ||
+    fail "text report does not say what is lost"
+
+# The gate: globals only passes; one lost block fails, named by file:line.
+"$B/heapprof" -q --leak-check "$P" globals >globals.txt 2>&1
+rc=$?
+cat globals.txt
+[ "$rc" -eq 0 ] || fail "gate on reachable-only program: exit $rc, want 0"
+grep -q '^reachable: 300 bytes in 2 blocks' globals.txt || fail "reachable blocks not listed"
+"$B/heapprof" -q --leak-check --gate-reachable "$P" globals >globals2.txt 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || { cat globals2.txt; fail "--gate-reachable: exit $rc, want 1"; }
+
+"$B/heapprof" -q --leak-check "$P" lost >lost.txt 2>&1
+rc=$?
+cat lost.txt
+[ "$rc" -eq 1 ] || fail "gate on a lost block: exit $rc, want 1"
+line=$(grep -n 'LOST-LINE' "$HP_SRC/tests/integration/scan_reach.c" | cut -d: -f1)
+grep -q "^leak 1 of 1: 300 bytes in 1 block" lost.txt || fail "lost block not reported"
+grep -q "make_lost .*scan_reach.c:$line\$" lost.txt || fail "lost line $line not named"
+
+# Sampled mode makes no scan: the analyzer falls back to live at exit.
+HEAPPROF_RATE=4096 HEAPPROF_OUT=sampled.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
+    fail "sampled run"
+"$B/heapanalyze" sampled.zst --json | grep -q '"leak_scan":false,"lost_bytes":null' ||
+    fail "a sampled trace claims a scan"
+
+if command -v valgrind >/dev/null; then
+    valgrind --leak-check=full --show-leak-kinds=all --run-libc-freeres=no \
+        --run-cxx-freeres=no "$P" mixed >/dev/null 2>vg.txt || fail "valgrind"
+    def=$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' vg.txt | tr -d ,)
+    ind=$(sed -n 's/.*indirectly lost: \([0-9,]*\) bytes.*/\1/p' vg.txt | tr -d ,)
+    echo "valgrind: definitely $def + indirectly $ind bytes lost; heapprof: 1200"
+    [ $((def + ind)) -eq 1200 ] || { cat vg.txt; fail "valgrind disagrees"; }
+fi
+echo "scan_reach: ok"
