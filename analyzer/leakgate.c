@@ -651,8 +651,9 @@ static void write_text(FILE *out, const hp_analysis_t *a, const tally_t *t, int 
         fprintf(out, "heapprof: counting every block live at exit, reachable or not "
                      "(--gate-reachable)\n");
     else if (!a->leak_scan && a->rate == 1 && a->complete && t->leak_sites)
-        fprintf(out, "heapprof: note: the trace has no reachability scan: every block live "
-                     "at exit counts as leaked\n");
+        fprintf(out, "heapprof: note: the trace has no reachability scan (record it with "
+                     "heapprof --leak-check or HEAPPROF_LEAK_SCAN=1): every block live at "
+                     "exit counts as leaked\n");
     human(t->threshold, h2, sizeof(h2));
     if (t->leak_sites == 0)
         fprintf(out, "heapprof: no leaks - PASSED (threshold %s)", h2);

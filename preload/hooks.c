@@ -416,18 +416,23 @@ static inline const char *launder(const char *p)
     return p;
 }
 
+/* Declares char *argv[] holding arg and the variadic arguments up to their
+ * NULL (consumed from ap), and a0, the laundered arg. execl* share it. */
+#define EXEC_ARGV(argv, a0, arg, ap)                                                               \
+    const char *a0 = launder(arg);                                                                 \
+    int argc_;                                                                                     \
+    COUNT_ARGS(a0, ap, argc_);                                                                     \
+    char *argv[argc_ + 1];                                                                         \
+    argv[0] = (char *)a0;                                                                          \
+    for (int i_ = 1; i_ < argc_; i_++)                                                             \
+        argv[i_] = va_arg(ap, char *);                                                             \
+    argv[a0 ? argc_ : 0] = NULL
+
 HP_EXPORT int execl(const char *path, const char *arg, ...)
 {
     va_list ap;
     va_start(ap, arg);
-    const char *a0 = launder(arg);
-    int n;
-    COUNT_ARGS(a0, ap, n);
-    char *argv[n + 1];
-    argv[0] = (char *)a0;
-    for (int i = 1; i < n; i++)
-        argv[i] = va_arg(ap, char *);
-    argv[a0 ? n : 0] = NULL;
+    EXEC_ARGV(argv, a0, arg, ap);
     va_end(ap);
     return exec_common(path, argv, environ, 0);
 }
@@ -436,14 +441,7 @@ HP_EXPORT int execlp(const char *file, const char *arg, ...)
 {
     va_list ap;
     va_start(ap, arg);
-    const char *a0 = launder(arg);
-    int n;
-    COUNT_ARGS(a0, ap, n);
-    char *argv[n + 1];
-    argv[0] = (char *)a0;
-    for (int i = 1; i < n; i++)
-        argv[i] = va_arg(ap, char *);
-    argv[a0 ? n : 0] = NULL;
+    EXEC_ARGV(argv, a0, arg, ap);
     va_end(ap);
     return exec_common(file, argv, environ, 1);
 }
@@ -452,14 +450,7 @@ HP_EXPORT int execle(const char *path, const char *arg, ...)
 {
     va_list ap;
     va_start(ap, arg);
-    const char *a0 = launder(arg);
-    int n;
-    COUNT_ARGS(a0, ap, n);
-    char *argv[n + 1];
-    argv[0] = (char *)a0;
-    for (int i = 1; i < n; i++)
-        argv[i] = va_arg(ap, char *);
-    argv[a0 ? n : 0] = NULL;
+    EXEC_ARGV(argv, a0, arg, ap);
     if (a0)
         (void)va_arg(ap, char *); /* the NULL */
     char *const *envp = va_arg(ap, char *const *);

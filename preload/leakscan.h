@@ -1,7 +1,8 @@
 /*
  * leakscan.h - reachability scan of the live blocks at exit (full mode).
  *
- * In full mode (HEAPPROF_RATE=1) every recorded allocation is entered into
+ * In full mode with HEAPPROF_LEAK_SCAN=1 (what `heapprof --leak-check`
+ * sets; init.c decides) every recorded allocation is entered into
  * a table of live blocks (address and requested size) and every free takes
  * it out again. At a normal exit the library destructor calls
  * hp_leakscan_run(), which scans the roots (writable segments of the loaded

@@ -50,21 +50,30 @@ static size_t build_id(const struct dl_phdr_info *info, const uint8_t **id)
     return 0;
 }
 
-static int snap_one(struct dl_phdr_info *info, size_t size, void *arg)
+/* The address range [*lo, *hi) covered by an object's PT_LOAD segments;
+ * *hi is 0 when it has none. */
+static void load_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
-    (void)size;
-    snap_t *s = arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    *lo = UINTPTR_MAX;
+    *hi = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD)
             continue;
         uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
+        if (a < *lo)
+            *lo = a;
+        if (a + ph->p_memsz > *hi)
+            *hi = a + ph->p_memsz;
     }
+}
+
+static int snap_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    snap_t *s = arg;
+    uintptr_t lo, hi;
+    load_range(info, &lo, &hi);
     if (hi == 0)
         return 0;
     const char *path = info->dlpi_name ? info->dlpi_name : "";
@@ -148,17 +157,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     self_t *s = arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
-    }
+    uintptr_t lo, hi;
+    load_range(info, &lo, &hi);
     if (s->probe >= lo && s->probe < hi) {
         s->lo = lo;
         s->hi = hi;

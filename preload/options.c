@@ -54,6 +54,8 @@ void hp_options_parse(void)
         hp_options.seed = draw_seed();
     const char *nc = getenv("HEAPPROF_NO_CHILDREN");
     hp_options.no_children = nc && nc[0] == '1' && nc[1] == 0;
+    const char *ls = getenv("HEAPPROF_LEAK_SCAN");
+    hp_options.leak_scan = ls && ls[0] == '1' && ls[1] == 0;
     const char *out = getenv("HEAPPROF_OUT");
     if (!out || !*out || strlen(out) >= sizeof hp_options.out)
         out = HP_DEFAULT_OUT;

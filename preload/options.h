@@ -5,6 +5,8 @@
  *   HEAPPROF_RATE         mean bytes between samples, 1 = full mode (default 524288)
  *   HEAPPROF_SEED         sampler seed (default: drawn from getrandom/clock)
  *   HEAPPROF_NO_CHILDREN  1: fork children and exec'd images record nothing
+ *   HEAPPROF_LEAK_SCAN    1: in full mode, scan for unreachable blocks at exit
+ *                         (leakscan.h; set by `heapprof --leak-check`)
  */
 #ifndef HP_PRELOAD_OPTIONS_H
 #define HP_PRELOAD_OPTIONS_H
@@ -20,6 +22,7 @@ typedef struct hp_options_s {
     uint64_t rate;         /* >= 1 */
     uint64_t seed;         /* given or drawn */
     int no_children;       /* HEAPPROF_NO_CHILDREN=1 */
+    int leak_scan;         /* HEAPPROF_LEAK_SCAN=1 */
     char out[HP_MAX_PATH]; /* template, NUL-terminated */
 } hp_options_t;
 

@@ -119,8 +119,8 @@ enum hp_record_tag {
     HP_REC_THREAD_NAME = 8,
     /* Blocks live at exit that no pointer reaches (LeakSanitizer's
      * definition): n, then n addresses as svarint deltas. Written once, by
-     * a full-mode recorder at a normal exit, before HP_REC_END; absent = no
-     * scan. A large list is split into several records (one per process
+     * a full-mode recorder with HEAPPROF_LEAK_SCAN=1 at a normal exit,
+     * before HP_REC_END; absent = no scan. A large list is split into several records (one per process
      * frame); the scan's result is their union. */
     HP_REC_UNREACHABLE = 9,
 };

@@ -1,13 +1,15 @@
 /*
  * rec_exec.c - exec: the first image's trace is flushed before exec, the
  * new image writes its own. Stage 1 (no argument): 30 mallocs of 100
- * bytes, leaked, then exec of itself with "2" (execv, or execlp with
- * argument "lp"). Stage 2: 20 mallocs of 50 bytes, leaked; writes
+ * bytes, leaked, then exec of itself with "2" (execv; or execlp, execl,
+ * execle with argument "lp", "l", "le"). Stage 2: 20 mallocs of 50 bytes, leaked; writes
  * "LD_PRELOAD=<value>" (or "LD_PRELOAD unset") on stdout. No stdio.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static void *volatile sink;
 
@@ -32,8 +34,13 @@ int main(int argc, char **argv)
     char *bad[] = {"/nonexistent/rec_exec", NULL};
     execv(bad[0], bad);
     sink = malloc(100); /* counted: 31 mallocs in stage 1 */
-    if (argc > 1 && strcmp(argv[1], "lp") == 0)
+    const char *how = argc > 1 ? argv[1] : "";
+    if (strcmp(how, "lp") == 0)
         execlp(argv[0], argv[0], "2", (char *)NULL);
+    else if (strcmp(how, "l") == 0)
+        execl(argv[0], argv[0], "2", (char *)NULL);
+    else if (strcmp(how, "le") == 0)
+        execle(argv[0], argv[0], "2", (char *)NULL, environ);
     else {
         char *args[] = {argv[0], "2", NULL};
         execv(argv[0], args);

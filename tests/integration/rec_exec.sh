@@ -3,9 +3,9 @@
 # HEAPPROF_NO_CHILDREN=1 the preload leaves LD_PRELOAD (issue 2, item 7).
 . "$HP_SRC/tests/integration/rec_lib.inc"
 need_analyzer
-for how in v lp; do
+for how in v lp l le; do
     mkdir $how && cd $how || fail mkdir
-    arg=; [ $how = lp ] && arg=lp
+    arg=; [ $how != v ] && arg=$how
     out=$(HEAPPROF_RATE=1 LD_PRELOAD="$LIB" "$BIN/rec_exec" $arg) || fail "exit $?"
     echo "$out" | grep -q "^LD_PRELOAD=.*libheapprof.so" || fail "preload lost: $out"
     first=$(ls heapprof.rec_exec.*.zst | grep -v '\.1\.zst$')

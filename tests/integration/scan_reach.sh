@@ -1,5 +1,7 @@
 #!/bin/sh
-# The reachability scan at exit (full mode): on scan_reach.c the JSON's
+# The reachability scan at exit (full mode with HEAPPROF_LEAK_SCAN=1, which
+# heapprof --leak-check sets; without it no scan is recorded and the JSON
+# says so): on scan_reach.c the JSON's
 # lost figures are exactly the unreachable blocks (a lost block, a lost
 # block and the block it points to), the still-reachable ones (from a
 # global, through a reachable block, from a local of main while exit() is
@@ -17,7 +19,12 @@ command -v python3 >/dev/null || { echo "python3 not installed"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 P=$B/tests/integration/scan_reach
 
-HEAPPROF_RATE=1 HEAPPROF_OUT=mixed.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
+HEAPPROF_RATE=1 HEAPPROF_OUT=noscan.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
+    fail "scan_reach mixed (no scan) exit $?"
+"$B/heapanalyze" noscan.zst --json >noscan.json || fail "json (no scan)"
+python3 -c 'import json; j = json.load(open("noscan.json"))
+assert j["leak_scan"] is False and j["lost_bytes"] is None, j' || fail "scan without HEAPPROF_LEAK_SCAN"
+HEAPPROF_RATE=1 HEAPPROF_LEAK_SCAN=1 HEAPPROF_OUT=mixed.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
     fail "scan_reach mixed exit $?"
 "$B/heapanalyze" mixed.zst --json --top 0 >mixed.json || fail "json"
 python3 - "$HP_SRC/tests/integration/scan_reach.c" <<'PY' || fail "JSON lost figures"
