@@ -538,6 +538,21 @@ static int is_alloc_frame(const hp_frame_t *f)
            starts(fn, "heapprof_");
 }
 
+/*
+ * The end of f[from, n) once the C runtime's startup frames outside main
+ * (__libc_start_call_main, __libc_start_main, _start) are cut off, as
+ * valgrind hides the frames below main: they are the same in every stack of
+ * the program and say nothing. Stacks that never pass through main (static
+ * constructors, the dynamic loader, threads) keep every frame.
+ */
+static size_t below_main(const hp_frame_t *f, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        if (!f[i].inlined && f[i].function && strcmp(f[i].function, "main") == 0)
+            return i + 1;
+    return n;
+}
+
 static const hp_module_t *find_module(const hp_module_t *m, size_t n, uint64_t pc)
 {
     size_t lo = 0, hi = n;
@@ -615,6 +630,7 @@ static int symbolize(hp_analysis_t *a, hp_trace_t *t, priv_t *pv, size_t *first)
             skip++;
         if (skip == nt)
             skip = 0; /* nothing but allocator frames: keep them all */
+        nt = below_main(tmp, skip, nt);
         if (fvec_reserve(&fv, nt - skip))
             return HP_ERR_NOMEM;
         memcpy(&fv.v[fv.n], &tmp[skip], (nt - skip) * sizeof(hp_frame_t));

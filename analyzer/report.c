@@ -63,6 +63,15 @@ static const char *count_str(double v, char *buf, size_t len)
     return buf;
 }
 
+/* "N block" or "N blocks", N as count_str writes it. */
+static const char *blocks_str(double v, char *buf, size_t len)
+{
+    char n[48];
+    count_str(v, n, sizeof(n));
+    snprintf(buf, len, "%s %s", n, strcmp(n, "1") == 0 ? "block" : "blocks");
+    return buf;
+}
+
 /* Duration: "850 us", "12.3 ms", "4.56 s". */
 static const char *time_str(double ns, char *buf, size_t len)
 {
@@ -133,11 +142,11 @@ static void section(FILE *out, hp_analysis_t *a, hp_kind_t k, size_t top, const 
     fprintf(out, "\n%s%s%s\n", st->head, titles[k], st->off);
     if (k == HP_KIND_LEAKED && a->leak_scan) {
         char b4[64];
-        fprintf(out, "     lost (no pointer reaches them at exit) %s in %s blocks; "
-                     "still reachable %s in %s blocks\n",
-                size_str(a->lost_bytes, b1, sizeof(b1)), count_str(a->lost_blocks, b2, sizeof(b2)),
+        fprintf(out, "     lost (no pointer reaches them at exit) %s in %s; "
+                     "still reachable %s in %s\n",
+                size_str(a->lost_bytes, b1, sizeof(b1)), blocks_str(a->lost_blocks, b2, sizeof(b2)),
                 size_str(a->leaked_bytes - a->lost_bytes, b3, sizeof(b3)),
-                count_str(a->leaked_blocks - a->lost_blocks, b4, sizeof(b4)));
+                blocks_str(a->leaked_blocks - a->lost_blocks, b4, sizeof(b4)));
     }
     for (size_t i = 0; i < a->nsites && (top == 0 || shown < top); i++) {
         const hp_site_t *s = &a->sites[i];
@@ -148,12 +157,12 @@ static void section(FILE *out, hp_analysis_t *a, hp_kind_t k, size_t top, const 
         fprintf(out, "%3zu. %s", shown + 1, st->bold);
         switch (k) {
         case HP_KIND_PEAK:
-            fprintf(out, "%s%s in %s blocks", size_str(v, b1, sizeof(b1)), st->off,
-                    count_str(s->peak_blocks, b2, sizeof(b2)));
+            fprintf(out, "%s%s in %s", size_str(v, b1, sizeof(b1)), st->off,
+                    blocks_str(s->peak_blocks, b2, sizeof(b2)));
             break;
         case HP_KIND_LEAKED:
-            fprintf(out, "%s%s in %s blocks", size_str(v, b1, sizeof(b1)), st->off,
-                    count_str(s->leaked_blocks, b2, sizeof(b2)));
+            fprintf(out, "%s%s in %s", size_str(v, b1, sizeof(b1)), st->off,
+                    blocks_str(s->leaked_blocks, b2, sizeof(b2)));
             if (a->leak_scan)
                 fprintf(out, s->lost_blocks >= s->leaked_blocks ? ", lost"
                              : s->lost_blocks > 0.5             ? ", %s lost"
@@ -285,14 +294,14 @@ static void summary(FILE *out, const hp_analysis_t *a, const style_t *st)
             : a->complete      ? ", exact"
                                : ", exact for the threads whose counters were written");
     fprintf(out, "  frees           %s\n", count_str((double)a->total_frees, b1, sizeof(b1)));
-    fprintf(out, "  peak            %s%s%s in %s blocks, %s after start\n", st->bold,
+    fprintf(out, "  peak            %s%s%s in %s, %s after start\n", st->bold,
             size_exact(a->peak_bytes, b1, sizeof(b1)), st->off,
-            count_str(a->peak_blocks, b2, sizeof(b2)),
+            blocks_str(a->peak_blocks, b2, sizeof(b2)),
             time_str(a->peak_ns > a->start_ns ? (double)(a->peak_ns - a->start_ns) : 0, b3,
                      sizeof(b3)));
-    fprintf(out, "  leaked          %s%s%s in %s blocks\n", st->bold,
+    fprintf(out, "  leaked          %s%s%s in %s\n", st->bold,
             size_exact(a->leaked_bytes, b1, sizeof(b1)), st->off,
-            count_str(a->leaked_blocks, b2, sizeof(b2)));
+            blocks_str(a->leaked_blocks, b2, sizeof(b2)));
     double calls = hp_analysis_total(a, HP_KIND_COUNT);
     fprintf(out, "  temporary       %s allocations (%.1f%% of calls)\n",
             count_str(a->temporary_allocations, b1, sizeof(b1)),

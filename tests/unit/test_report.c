@@ -111,8 +111,8 @@ static void test_report_sections_in_order(void **state)
     assert_true(peak && leaks && alloc && calls && temp);
     assert_true(peak < leaks && leaks < alloc && alloc < calls && calls < temp);
     /* leaks: 3 MiB site first, then 1 MiB; frames as module+offset */
-    const char *l1 = strstr(leaks, "3.0 MiB in 1 blocks");
-    const char *l2 = strstr(leaks, "1.0 MiB in 1 blocks");
+    const char *l1 = strstr(leaks, "3.0 MiB in 1 block ");
+    const char *l2 = strstr(leaks, "1.0 MiB in 1 block ");
     assert_true(l1 && l2 && l1 < l2 && l2 < alloc);
     must(leaks, "/usr/lib/nonexistent/libfoo.so+0x");
     /* calls: the churning site */
