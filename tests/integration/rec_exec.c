@@ -2,7 +2,8 @@
  * rec_exec.c - exec: the first image's trace is flushed before exec, the
  * new image writes its own. Stage 1 (no argument): 30 mallocs of 100
  * bytes, leaked, then exec of itself with "2" (execv; or execlp, execl,
- * execle with argument "lp", "l", "le"). Stage 2: 20 mallocs of 50 bytes, leaked; writes
+ * execle, execve, execvp, execvpe with argument "lp", "l", "le", "ve", "vp",
+ * "vpe"). Stage 2: 20 mallocs of 50 bytes, leaked; writes
  * "LD_PRELOAD=<value>" (or "LD_PRELOAD unset") on stdout. No stdio.
  */
 #include <stdlib.h>
@@ -41,7 +42,15 @@ int main(int argc, char **argv)
         execl(argv[0], argv[0], "2", (char *)NULL);
     else if (strcmp(how, "le") == 0)
         execle(argv[0], argv[0], "2", (char *)NULL, environ);
-    else {
+    else if (strcmp(how, "ve") == 0 || strcmp(how, "vp") == 0 || strcmp(how, "vpe") == 0) {
+        char *args[] = {argv[0], "2", NULL};
+        if (how[1] == 'e')
+            execve(argv[0], args, environ);
+        else if (how[2] == 'e')
+            execvpe(argv[0], args, environ);
+        else
+            execvp(argv[0], args);
+    } else {
         char *args[] = {argv[0], "2", NULL};
         execv(argv[0], args);
     }

@@ -3,7 +3,7 @@
 # HEAPPROF_NO_CHILDREN=1 the preload leaves LD_PRELOAD (issue 2, item 7).
 . "$HP_SRC/tests/integration/rec_lib.inc"
 need_analyzer
-for how in v lp l le; do
+for how in v lp l le ve vp vpe; do
     mkdir $how && cd $how || fail mkdir
     arg=; [ $how != v ] && arg=$how
     out=$(HEAPPROF_RATE=1 LD_PRELOAD="$LIB" "$BIN/rec_exec" $arg) || fail "exit $?"
