@@ -432,8 +432,7 @@ static int write_records(const scan_t *s)
         size_t k = lost < per ? lost : per;
         uint8_t *p = buf;
         hp_delta_t d = {0};
-        *p++ = HP_REC_UNREACHABLE;
-        p = hp_put_uvarint(p, k);
+        p = hp_enc_unreachable_head(p, k);
         for (size_t j = 0; j < k; i++) {
             if (s->mark[i])
                 continue;

@@ -88,16 +88,7 @@ static int snap_one(struct dl_phdr_info *info, size_t size, void *arg)
     size_t idlen = build_id(info, &id);
     if ((size_t)(s->end - s->p) < 5 * HP_UVARINT_MAX + plen + idlen)
         return 1; /* full: stop */
-    s->p = hp_put_uvarint(s->p, info->dlpi_addr);
-    s->p = hp_put_uvarint(s->p, lo);
-    s->p = hp_put_uvarint(s->p, hi);
-    s->p = hp_put_uvarint(s->p, plen);
-    memcpy(s->p, path, plen);
-    s->p += plen;
-    s->p = hp_put_uvarint(s->p, idlen);
-    if (idlen)
-        memcpy(s->p, id, idlen);
-    s->p += idlen;
+    s->p = hp_enc_module(s->p, info->dlpi_addr, lo, hi, path, plen, id, idlen);
     s->n++;
     return 0;
 }
@@ -115,9 +106,7 @@ size_t hp_modules_snapshot(uint8_t *buf, size_t cap, uint64_t gen)
     s.exe_len = el > 0 ? (size_t)el : 0;
     dl_iterate_phdr(snap_one, &s);
     uint8_t h[1 + 2 * HP_UVARINT_MAX], *q = h;
-    *q++ = HP_REC_MODULES;
-    q = hp_put_uvarint(q, gen);
-    q = hp_put_uvarint(q, s.n);
+    q = hp_enc_modules_head(q, gen, s.n);
     size_t hl = (size_t)(q - h), body = (size_t)(s.p - (buf + head));
     memmove(buf + hl, buf + head, body);
     memcpy(buf, h, hl);

@@ -92,58 +92,6 @@ static int flushing; /* hp_tbuf_flush_all is reading other threads' counters */
 static uint64_t ordinals;
 static __thread hp_thread_t *me; /* NULL until attached and after exit */
 
-/* ---- encoders ---- */
-
-uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr, uint64_t size,
-                           uint64_t stack)
-{
-    *p++ = HP_REC_ALLOC;
-    p = hp_put_uvarint(p, ts - d->ts);
-    d->ts = ts;
-    p = hp_put_delta(p, &d->addr, addr);
-    p = hp_put_uvarint(p, size);
-    return hp_put_uvarint(p, stack);
-}
-
-uint8_t *hp_tbuf_enc_free(uint8_t *p, hp_delta_t *d, int temp, uint64_t ts, uint64_t addr)
-{
-    *p++ = temp ? HP_REC_FREE_TEMP : HP_REC_FREE;
-    p = hp_put_uvarint(p, ts - d->ts);
-    d->ts = ts;
-    return hp_put_delta(p, &d->addr, addr);
-}
-
-uint8_t *hp_tbuf_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint64_t gen,
-                           const uintptr_t *pcs, int n)
-{
-    *p++ = HP_REC_STACK;
-    p = hp_put_uvarint(p, id);
-    p = hp_put_uvarint(p, gen);
-    p = hp_put_uvarint(p, (uint64_t)n);
-    for (int i = 0; i < n; i++)
-        p = hp_put_delta(p, &d->pc, pcs[i]);
-    return p;
-}
-
-uint8_t *hp_tbuf_enc_counters(uint8_t *p, uint32_t tid, const uint64_t *calls,
-                              const uint64_t *bytes)
-{
-    *p++ = HP_REC_COUNTERS;
-    p = hp_put_uvarint(p, tid);
-    for (int i = 0; i < HP_FN_COUNT; i++) {
-        p = hp_put_uvarint(p, calls[i]);
-        p = hp_put_uvarint(p, bytes[i]);
-    }
-    return p;
-}
-
-uint8_t *hp_tbuf_enc_end(uint8_t *p, uint64_t ts, int reason)
-{
-    *p++ = HP_REC_END;
-    p = hp_put_uvarint(p, ts);
-    return hp_put_uvarint(p, (uint64_t)reason);
-}
-
 /* ---- stack table ---- */
 
 #define STK_LOG 20
@@ -398,7 +346,7 @@ static void emit_counters(hp_thread_t *th)
         return;
     if (room(th, RECORD_MAX))
         return;
-    th->len = (size_t)(hp_tbuf_enc_counters(th->buf + th->len, th->tid, calls, bytes) - th->buf);
+    th->len = (size_t)(hp_enc_counters(th->buf + th->len, th->tid, calls, bytes) - th->buf);
 }
 
 /* ---- slow paths ---- */
@@ -482,11 +430,11 @@ static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, 
         int inserted = 0;
         uint32_t id = np ? memo_stack_id(th, pcs, np, &inserted) : 0;
         if (inserted)
-            th->len = (size_t)(hp_tbuf_enc_stack(th->buf + th->len, &th->delta, id,
+            th->len = (size_t)(hp_enc_stack(th->buf + th->len, &th->delta, id,
                                                  hp_init_modgen(), pcs, np) -
                                th->buf);
         note_ts(th, ts);
-        th->len = (size_t)(hp_tbuf_enc_alloc(th->buf + th->len, &th->delta, th->last_ts,
+        th->len = (size_t)(hp_enc_alloc(th->buf + th->len, &th->delta, th->last_ts,
                                              (uintptr_t)p, n, id) -
                            th->buf);
         if (hp_tbuf_mode == 1)
@@ -563,7 +511,7 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
             note_ts(th, ts);
             int temp = t->last_alloc == (uintptr_t)p &&
                        (hp_tbuf_mode != 1 || alloc_calls() == t->last_calls);
-            th->len = (size_t)(hp_tbuf_enc_free(th->buf + th->len, &th->delta, temp, th->last_ts,
+            th->len = (size_t)(hp_enc_free(th->buf + th->len, &th->delta, temp, th->last_ts,
                                                 (uintptr_t)p) -
                                th->buf);
         }
@@ -611,7 +559,7 @@ void hp_tbuf_flush_all(int reason)
     __atomic_sub_fetch(&flushing, 1, __ATOMIC_SEQ_CST);
     uint8_t end[1 + 2 * HP_UVARINT_MAX];
     uint64_t ts = hp_tbuf_now();
-    size_t n = (size_t)(hp_tbuf_enc_end(end, ts, reason) - end);
+    size_t n = (size_t)(hp_enc_end(end, ts, reason) - end);
     hp_tbuf_write_process(end, n, ts);
 }
 

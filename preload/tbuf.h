@@ -194,17 +194,6 @@ int hp_tbuf_write_process(const uint8_t *raw, size_t len, uint64_t ts);
  * the stack table (its records went to the parent's trace). */
 void hp_tbuf_postfork_child(void);
 
-/* ---- record encoders (also used by the unit tests) ---- */
-
-uint8_t *hp_tbuf_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr, uint64_t size,
-                           uint64_t stack);
-uint8_t *hp_tbuf_enc_free(uint8_t *p, hp_delta_t *d, int temp, uint64_t ts, uint64_t addr);
-uint8_t *hp_tbuf_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint64_t gen,
-                           const uintptr_t *pcs, int n);
-uint8_t *hp_tbuf_enc_counters(uint8_t *p, uint32_t tid, const uint64_t *calls,
-                              const uint64_t *bytes);
-uint8_t *hp_tbuf_enc_end(uint8_t *p, uint64_t ts, int reason);
-
 /*
  * Stack table: returns the id (>= 1) of pcs[0..n), inserting it when new;
  * *inserted is set to 1 when this call inserted it (the caller then writes

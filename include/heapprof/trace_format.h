@@ -227,6 +227,101 @@ static inline int hp_get_delta(const uint8_t **pp, const uint8_t *end, uint64_t 
     return 0;
 }
 
+/*
+ * Record encoders, one per record type: the recorder and the tests' trace
+ * writer both use these, so they cannot drift apart. Each writes one record
+ * (tag included) at p and returns the end. The caller guarantees room: a
+ * fixed record needs at most 1 + 6 * HP_UVARINT_MAX bytes; the variable
+ * parts are stated per encoder. Timed records update d->ts, delta fields
+ * the matching member of d.
+ */
+
+static inline uint8_t *hp_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr,
+                                    uint64_t size, uint64_t stack)
+{
+    *p++ = HP_REC_ALLOC;
+    p = hp_put_uvarint(p, ts - d->ts);
+    d->ts = ts;
+    p = hp_put_delta(p, &d->addr, addr);
+    p = hp_put_uvarint(p, size);
+    return hp_put_uvarint(p, stack);
+}
+
+static inline uint8_t *hp_enc_free(uint8_t *p, hp_delta_t *d, int temporary, uint64_t ts,
+                                   uint64_t addr)
+{
+    *p++ = temporary ? HP_REC_FREE_TEMP : HP_REC_FREE;
+    p = hp_put_uvarint(p, ts - d->ts);
+    d->ts = ts;
+    return hp_put_delta(p, &d->addr, addr);
+}
+
+/* n pcs: room for n more HP_UVARINT_MAX. */
+static inline uint8_t *hp_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint64_t gen,
+                                    const uint64_t *pcs, uint32_t n)
+{
+    *p++ = HP_REC_STACK;
+    p = hp_put_uvarint(p, id);
+    p = hp_put_uvarint(p, gen);
+    p = hp_put_uvarint(p, n);
+    for (uint32_t i = 0; i < n; i++)
+        p = hp_put_delta(p, &d->pc, pcs[i]);
+    return p;
+}
+
+/* The head of HP_REC_MODULES; n hp_enc_module() entries follow. */
+static inline uint8_t *hp_enc_modules_head(uint8_t *p, uint64_t gen, uint64_t n)
+{
+    *p++ = HP_REC_MODULES;
+    p = hp_put_uvarint(p, gen);
+    return hp_put_uvarint(p, n);
+}
+
+/* One module of HP_REC_MODULES: room for 5 * HP_UVARINT_MAX + plen + idlen. */
+static inline uint8_t *hp_enc_module(uint8_t *p, uint64_t bias, uint64_t start, uint64_t end,
+                                     const char *path, size_t plen, const uint8_t *id,
+                                     size_t idlen)
+{
+    p = hp_put_uvarint(p, bias);
+    p = hp_put_uvarint(p, start);
+    p = hp_put_uvarint(p, end);
+    p = hp_put_uvarint(p, plen);
+    memcpy(p, path, plen);
+    p += plen;
+    p = hp_put_uvarint(p, idlen);
+    if (idlen)
+        memcpy(p, id, idlen);
+    return p + idlen;
+}
+
+/* Room for 1 + (1 + 2 * HP_FN_COUNT) * HP_UVARINT_MAX. */
+static inline uint8_t *hp_enc_counters(uint8_t *p, uint32_t tid, const uint64_t *calls,
+                                       const uint64_t *bytes)
+{
+    *p++ = HP_REC_COUNTERS;
+    p = hp_put_uvarint(p, tid);
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        p = hp_put_uvarint(p, calls[i]);
+        p = hp_put_uvarint(p, bytes[i]);
+    }
+    return p;
+}
+
+static inline uint8_t *hp_enc_end(uint8_t *p, uint64_t ts, unsigned reason)
+{
+    *p++ = HP_REC_END;
+    p = hp_put_uvarint(p, ts);
+    return hp_put_uvarint(p, reason);
+}
+
+/* The head of HP_REC_UNREACHABLE: n address deltas (hp_put_delta on
+ * d->addr) follow, room for n * HP_UVARINT_MAX. */
+static inline uint8_t *hp_enc_unreachable_head(uint8_t *p, uint64_t n)
+{
+    *p++ = HP_REC_UNREACHABLE;
+    return hp_put_uvarint(p, n);
+}
+
 /* Little-endian fixed-width helpers for the skippable frames. */
 static inline void hp_put_le32(uint8_t *p, uint32_t v)
 {

@@ -149,14 +149,7 @@ int hp_tw_alloc(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, uint64_t s
     if (!t)
         return HP_ERR_NOMEM;
     timed(t, ts);
-    uint8_t *p = t->buf + t->len;
-    *p++ = HP_REC_ALLOC;
-    p = hp_put_uvarint(p, ts - t->d.ts);
-    t->d.ts = ts;
-    p = hp_put_delta(p, &t->d.addr, addr);
-    p = hp_put_uvarint(p, size);
-    p = hp_put_uvarint(p, stack);
-    t->len = (size_t)(p - t->buf);
+    t->len = (size_t)(hp_enc_alloc(t->buf + t->len, &t->d, ts, addr, size, stack) - t->buf);
     return 0;
 }
 
@@ -166,12 +159,7 @@ int hp_tw_free(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, int tempora
     if (!t)
         return HP_ERR_NOMEM;
     timed(t, ts);
-    uint8_t *p = t->buf + t->len;
-    *p++ = temporary ? HP_REC_FREE_TEMP : HP_REC_FREE;
-    p = hp_put_uvarint(p, ts - t->d.ts);
-    t->d.ts = ts;
-    p = hp_put_delta(p, &t->d.addr, addr);
-    t->len = (size_t)(p - t->buf);
+    t->len = (size_t)(hp_enc_free(t->buf + t->len, &t->d, temporary, ts, addr) - t->buf);
     return 0;
 }
 
@@ -182,14 +170,7 @@ int hp_tw_stack(hp_tw_t *w, uint32_t tid, uint32_t id, uint32_t gen, uint32_t n,
     if (!t || n > 1000)
         return HP_ERR_NOMEM;
     untimed(t);
-    uint8_t *p = t->buf + t->len;
-    *p++ = HP_REC_STACK;
-    p = hp_put_uvarint(p, id);
-    p = hp_put_uvarint(p, gen);
-    p = hp_put_uvarint(p, n);
-    for (uint32_t i = 0; i < n; i++)
-        p = hp_put_delta(p, &t->d.pc, pcs[i]);
-    t->len = (size_t)(p - t->buf);
+    t->len = (size_t)(hp_enc_stack(t->buf + t->len, &t->d, id, gen, pcs, n) - t->buf);
     return 0;
 }
 
@@ -204,23 +185,10 @@ int hp_tw_modules(hp_tw_t *w, uint32_t tid, uint32_t gen, size_t n, const hp_mod
     if (!t)
         return HP_ERR_NOMEM;
     untimed(t);
-    uint8_t *p = t->buf + t->len;
-    *p++ = HP_REC_MODULES;
-    p = hp_put_uvarint(p, gen);
-    p = hp_put_uvarint(p, n);
-    for (size_t i = 0; i < n; i++) {
-        size_t pl = strlen(mods[i].path);
-        p = hp_put_uvarint(p, mods[i].bias);
-        p = hp_put_uvarint(p, mods[i].start);
-        p = hp_put_uvarint(p, mods[i].end);
-        p = hp_put_uvarint(p, pl);
-        memcpy(p, mods[i].path, pl);
-        p += pl;
-        p = hp_put_uvarint(p, mods[i].build_id_len);
-        if (mods[i].build_id_len)
-            memcpy(p, mods[i].build_id, mods[i].build_id_len);
-        p += mods[i].build_id_len;
-    }
+    uint8_t *p = hp_enc_modules_head(t->buf + t->len, gen, n);
+    for (size_t i = 0; i < n; i++)
+        p = hp_enc_module(p, mods[i].bias, mods[i].start, mods[i].end, mods[i].path,
+                          strlen(mods[i].path), mods[i].build_id, mods[i].build_id_len);
     t->len = (size_t)(p - t->buf);
     return 0;
 }
@@ -231,14 +199,7 @@ int hp_tw_counters(hp_tw_t *w, uint32_t tid, const uint64_t *calls, const uint64
     if (!t)
         return HP_ERR_NOMEM;
     untimed(t);
-    uint8_t *p = t->buf + t->len;
-    *p++ = HP_REC_COUNTERS;
-    p = hp_put_uvarint(p, tid);
-    for (int i = 0; i < HP_FN_COUNT; i++) {
-        p = hp_put_uvarint(p, calls[i]);
-        p = hp_put_uvarint(p, bytes[i]);
-    }
-    t->len = (size_t)(p - t->buf);
+    t->len = (size_t)(hp_enc_counters(t->buf + t->len, tid, calls, bytes) - t->buf);
     return 0;
 }
 
@@ -248,11 +209,7 @@ int hp_tw_end(hp_tw_t *w, uint32_t tid, uint64_t ts, unsigned reason)
     if (!t)
         return HP_ERR_NOMEM;
     untimed(t);
-    uint8_t *p = t->buf + t->len;
-    *p++ = HP_REC_END;
-    p = hp_put_uvarint(p, ts);
-    p = hp_put_uvarint(p, reason);
-    t->len = (size_t)(p - t->buf);
+    t->len = (size_t)(hp_enc_end(t->buf + t->len, ts, reason) - t->buf);
     return 0;
 }
 

@@ -128,8 +128,7 @@ static void test_model_full_mode_exact(void **state)
 static size_t unreachable_rec(uint8_t *buf, uint64_t *prev, const uint64_t *addrs, size_t n)
 {
     uint8_t *p = buf;
-    *p++ = HP_REC_UNREACHABLE;
-    p = hp_put_uvarint(p, n);
+    p = hp_enc_unreachable_head(p, n);
     for (size_t i = 0; i < n; i++)
         p = hp_put_delta(p, prev, addrs[i]);
     return (size_t)(p - buf);

@@ -33,13 +33,13 @@ static void test_tbuf_records_round_trip(void **state)
     uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
     for (int i = 0; i < HP_FN_COUNT; i++)
         calls[i] = (uint64_t)i * 1000003u, bytes[i] = (uint64_t)i << 40;
-    p = hp_tbuf_enc_stack(p, &enc, 7, 2, pcs, 4);
-    p = hp_tbuf_enc_alloc(p, &enc, 1000, 0x7f00deadbe00u, 123, 7);
-    p = hp_tbuf_enc_alloc(p, &enc, 1500, 0x55aa00000010u, 0, 0);
-    p = hp_tbuf_enc_free(p, &enc, 0, 1500, 0x7f00deadbe00u);
-    p = hp_tbuf_enc_free(p, &enc, 1, UINT64_C(1) << 62, 0x55aa00000010u);
-    p = hp_tbuf_enc_counters(p, 4242, calls, bytes);
-    p = hp_tbuf_enc_end(p, UINT64_C(9) << 50, HP_END_EXEC);
+    p = hp_enc_stack(p, &enc, 7, 2, pcs, 4);
+    p = hp_enc_alloc(p, &enc, 1000, 0x7f00deadbe00u, 123, 7);
+    p = hp_enc_alloc(p, &enc, 1500, 0x55aa00000010u, 0, 0);
+    p = hp_enc_free(p, &enc, 0, 1500, 0x7f00deadbe00u);
+    p = hp_enc_free(p, &enc, 1, UINT64_C(1) << 62, 0x55aa00000010u);
+    p = hp_enc_counters(p, 4242, calls, bytes);
+    p = hp_enc_end(p, UINT64_C(9) << 50, HP_END_EXEC);
     const uint8_t *q = buf, *end = p;
     hp_delta_t dec = {1000, 0, 0}; /* index.first_ts, 0, 0 */
 
