@@ -2,10 +2,14 @@
  * model.c - replay of a trace into per-site numbers (model.h).
  *
  * hp_analysis_load() streams the events of a trace (trace_read.h) in global
- * time order and keeps: a hash map of live blocks (addr -> size, weight,
- * site), and per site (one per stack id) its weighted calls and bytes, live
- * bytes and blocks, and temporary allocations. Memory is proportional to the
- * live blocks and the distinct stacks, never to the number of events.
+ * time order and keeps: per pair (one (size, stack) under one id, indexed by
+ * the reader's dense slot: a plain array, no hashing per event) its size,
+ * weight, site and number of live blocks; and per site (one per stack id)
+ * its weighted calls and bytes, live bytes and blocks, and temporary
+ * allocations. Blocks of one pair are interchangeable (same size, stack and
+ * weight), so a free of a pair retires any one of its live blocks. Memory is
+ * proportional to the distinct pairs and stacks, never to the number of
+ * events or of live blocks.
  *
  * Bytes at the global peak are attributed in one pass, O(1) per event, with a
  * lazy snapshot: a global "peak epoch" grows each time the live total reaches
@@ -18,11 +22,18 @@
  *
  * Weights (docs/sampling.md): 1 in full mode (rate 1); otherwise a sampled
  * allocation of s bytes stands for 1/(1-exp(-max(s,1)/rate)) allocations, and
- * its free removes the same weight. Frees of addresses the trace never
- * allocated (blocks from before recording started, e.g. in a fork child) are
- * ignored. An allocation at an address that is still live (a lost free)
- * retires the old block first. Temporary allocations are the FREE_TEMP
+ * its free removes the same weight. Temporary allocations are the FREE_TEMP
  * records, flagged by the recorder.
+ *
+ * Time is coarse (one tick per 1-4 ms) and the merge orders the events of a
+ * tick by thread id, so a free by one thread can be met before the
+ * allocation of its block by another thread in the same tick. A free of a
+ * pair with no live block (or of a pair not defined yet) is therefore held
+ * as pending on its pair and applied right after the pair's next
+ * allocation, at that allocation's time (after the peak check: the block
+ * was live in between). Pending frees left at the end are the unknown
+ * frees, whose allocations the trace does not hold (a killed process's
+ * allocating thread never wrote its buffer): the replay ignores them.
  *
  * On a machine with more than one CPU, reading the trace (decompression,
  * decoding, the merge of the threads) runs on a second thread that hands
@@ -58,20 +69,24 @@ typedef struct acc_s {
     uint64_t snap_epoch;
 } acc_t;
 
-typedef struct block_s {
-    uint64_t addr;
+/* One pair: its blocks and the frees waiting for one of them. */
+typedef struct pstate_s {
     uint64_t size;
-    double weight;
-    uint32_t site;
-    uint8_t used;
-} block_t;
+    double weight;      /* allocations one record stands for */
+    uint64_t live;      /* blocks live */
+    uint64_t pend;      /* frees met while no block was live; after the
+                           replay: lost blocks counted (scan) */
+    uint64_t pend_temp; /* of pend, FREE_TEMP records */
+    uint32_t site;      /* acc index + 1; 0 = never allocated */
+    uint32_t pend_tid;  /* thread of the latest pending free */
+} pstate_t;
 
 typedef struct state_s {
     double rate;
     int full;
-    /* live blocks */
-    block_t *blocks;
-    size_t nblocks, capblocks;
+    /* pairs, by slot */
+    pstate_t *pairs;
+    size_t npairs;
     /* sites */
     acc_t *acc;
     size_t nacc, capacc;
@@ -82,10 +97,7 @@ typedef struct state_s {
     double peak_bytes, peak_blocks;
     uint64_t peak_ns, epoch;
     double temp;
-    uint64_t samples, unknown_frees;
-    /* consecutive allocations often share a stack */
-    uint32_t last_id;
-    long last_site;
+    uint64_t samples;
     /* progress */
     int progress, shown;
     uint64_t t0_ms, shown_ms, start, last;
@@ -96,89 +108,22 @@ typedef struct priv_s {
     hp_frame_t *frames;
 } priv_t;
 
-/* Block addresses are 16-byte aligned and clustered: mix every bit down. */
-static size_t hash64(uint64_t v)
+/* The state of the pair at slot, the array grown (zeroed) to cover it;
+ * NULL when out of memory. */
+static pstate_t *pair_at(state_t *s, uint32_t slot)
 {
-    v ^= v >> 33;
-    v *= 0xff51afd7ed558ccdull;
-    v ^= v >> 33;
-    v *= 0xc4ceb9fe1a85ec53ull;
-    v ^= v >> 33;
-    return (size_t)v;
-}
-
-static int blocks_grow(state_t *s)
-{
-    size_t cap = s->capblocks ? s->capblocks * 2 : 4096;
-    block_t *nb = calloc(cap, sizeof(*nb));
-    if (!nb)
-        return HP_ERR_NOMEM;
-    for (size_t i = 0; i < s->capblocks; i++) {
-        if (!s->blocks[i].used)
-            continue;
-        size_t k = hash64(s->blocks[i].addr) & (cap - 1);
-        while (nb[k].used)
-            k = (k + 1) & (cap - 1);
-        nb[k] = s->blocks[i];
-    }
-    free(s->blocks);
-    s->blocks = nb;
-    s->capblocks = cap;
-    return 0;
-}
-
-static block_t *block_find(state_t *s, uint64_t addr)
-{
-    if (!s->capblocks)
-        return NULL;
-    size_t mask = s->capblocks - 1;
-    for (size_t i = hash64(addr) & mask;; i = (i + 1) & mask) {
-        if (!s->blocks[i].used)
+    if (slot >= s->npairs) {
+        size_t n = s->npairs ? s->npairs : 1024;
+        while (n <= slot)
+            n *= 2;
+        pstate_t *np = realloc(s->pairs, n * sizeof(*np));
+        if (!np)
             return NULL;
-        if (s->blocks[i].addr == addr)
-            return &s->blocks[i];
+        memset(np + s->npairs, 0, (n - s->npairs) * sizeof(*np));
+        s->pairs = np;
+        s->npairs = n;
     }
-}
-
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
-static void block_remove(state_t *s, block_t *b)
-{
-    size_t mask = s->capblocks - 1;
-    size_t i = (size_t)(b - s->blocks);
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!s->blocks[j].used)
-            break;
-        size_t k = hash64(s->blocks[j].addr) & mask;
-        /* move j to i when k is not cyclically in (i, j] */
-        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-            s->blocks[i] = s->blocks[j];
-            i = j;
-        }
-    }
-    s->blocks[i].used = 0;
-    s->nblocks--;
-}
-
-/* Makes room for one more block (load factor <= 0.7). */
-static int block_reserve(state_t *s)
-{
-    if ((s->nblocks + 1) * 10 > s->capblocks * 7)
-        return blocks_grow(s);
-    return 0;
-}
-
-/* The slot holding addr, or the empty slot where it would go (one probe
- * sequence for an allocation's lookup and insertion). Needs capblocks > 0. */
-static block_t *block_slot(state_t *s, uint64_t addr)
-{
-    size_t mask = s->capblocks - 1;
-    for (size_t i = hash64(addr) & mask;; i = (i + 1) & mask) {
-        block_t *b = &s->blocks[i];
-        if (!b->used || b->addr == addr)
-            return b;
-    }
+    return &s->pairs[slot];
 }
 
 static size_t hash32(uint32_t v)
@@ -255,28 +200,29 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Retires block b (a free, or a lost free); temp: count a temporary. */
-static void retire(state_t *s, block_t *b, int temp, hp_replay_event_t *rev)
+/* Retires one live block of pair p; temp: count a temporary. Fills *rev
+ * (may be NULL) but its ts and tid. */
+static void retire(state_t *s, pstate_t *p, int temp, hp_replay_event_t *rev)
 {
-    acc_t *a = &s->acc[b->site];
-    double bytes = b->weight * (double)b->size;
+    acc_t *a = &s->acc[p->site - 1];
+    double bytes = p->weight * (double)p->size;
     touch(s, a);
     a->live_bytes -= bytes;
-    a->live_blocks -= b->weight;
+    a->live_blocks -= p->weight;
     s->live_bytes -= bytes;
-    s->live_blocks -= b->weight;
+    s->live_blocks -= p->weight;
+    p->live--;
     if (temp) {
-        a->temp += b->weight;
-        s->temp += b->weight;
+        a->temp += p->weight;
+        s->temp += p->weight;
     }
     if (rev) {
         rev->is_alloc = 0;
         rev->stack_id = a->stack_id;
-        rev->size = b->size;
+        rev->size = p->size;
         rev->weight = -bytes;
         rev->live_bytes = s->live_bytes;
     }
-    block_remove(s, b);
 }
 
 /* Applies one event to the model; calls fn (may be NULL) for it. Returns 0
@@ -284,59 +230,70 @@ static void retire(state_t *s, block_t *b, int temp, hp_replay_event_t *rev)
 static int apply(state_t *s, const hp_trace_event_t *ev, hp_replay_fn fn, void *ctx)
 {
     hp_replay_event_t rev;
-    if (ev->tag == HP_REC_ALLOC) {
-        if (block_reserve(s))
-            return HP_ERR_NOMEM;
-        block_t *b = block_slot(s, ev->addr);
-        if (b->used) {
-            retire(s, b, 0, NULL); /* its free was lost */
-            b = block_slot(s, ev->addr);
+    pstate_t *p = pair_at(s, ev->slot);
+    if (!p)
+        return HP_ERR_NOMEM;
+    if (ev->tag != HP_REC_ALLOC) {
+        if (!p->live) {
+            /* its allocation is later in the merge (or absent): hold it */
+            p->pend++;
+            p->pend_temp += ev->tag == HP_REC_FREE_TEMP;
+            p->pend_tid = ev->tid;
+            return 0;
         }
-        if (ev->stack_id != s->last_id || s->last_site < 0) {
-            s->last_site = site_get(s, ev->stack_id);
-            s->last_id = ev->stack_id;
-            if (s->last_site < 0)
-                return HP_ERR_NOMEM;
-        }
-        long si = s->last_site;
-        acc_t *a = &s->acc[si];
-        double w = weight_of(s, ev->size);
-        double bytes = w * (double)ev->size;
-        touch(s, a);
-        a->allocs += w;
-        a->bytes += bytes;
-        a->live_bytes += bytes;
-        a->live_blocks += w;
-        s->live_bytes += bytes;
-        s->live_blocks += w;
-        s->samples++;
-        *b = (block_t){.addr = ev->addr, .size = ev->size, .weight = w, .site = (uint32_t)si,
-                       .used = 1};
-        s->nblocks++;
-        if (s->live_bytes > s->peak_bytes) {
-            s->peak_bytes = s->live_bytes;
-            s->peak_blocks = s->live_blocks;
-            s->peak_ns = ev->ts;
-            s->epoch++;
-        }
+        retire(s, p, ev->tag == HP_REC_FREE_TEMP, fn ? &rev : NULL);
         if (fn) {
-            rev = (hp_replay_event_t){.ts = ev->ts, .tid = ev->tid, .is_alloc = 1,
-                                      .stack_id = ev->stack_id, .size = ev->size,
-                                      .weight = bytes, .live_bytes = s->live_bytes};
+            rev.ts = ev->ts;
+            rev.tid = ev->tid;
             fn(ctx, &rev);
         }
         return 0;
     }
-    block_t *b = block_find(s, ev->addr);
-    if (!b) {
-        s->unknown_frees++;
-        return 0;
+    if (!p->site) {
+        /* the pair's first allocation: its size and stack are the reader's */
+        long si = site_get(s, ev->stack_id);
+        if (si < 0)
+            return HP_ERR_NOMEM;
+        p->site = (uint32_t)si + 1;
+        p->size = ev->size;
+        p->weight = weight_of(s, ev->size);
     }
-    rev.ts = ev->ts;
-    rev.tid = ev->tid;
-    retire(s, b, ev->tag == HP_REC_FREE_TEMP, fn ? &rev : NULL);
-    if (fn)
+    acc_t *a = &s->acc[p->site - 1];
+    double w = p->weight;
+    double bytes = w * (double)p->size;
+    touch(s, a);
+    a->allocs += w;
+    a->bytes += bytes;
+    a->live_bytes += bytes;
+    a->live_blocks += w;
+    s->live_bytes += bytes;
+    s->live_blocks += w;
+    s->samples++;
+    p->live++;
+    if (s->live_bytes > s->peak_bytes) {
+        s->peak_bytes = s->live_bytes;
+        s->peak_blocks = s->live_blocks;
+        s->peak_ns = ev->ts;
+        s->epoch++;
+    }
+    if (fn) {
+        rev = (hp_replay_event_t){.ts = ev->ts, .tid = ev->tid, .is_alloc = 1,
+                                  .stack_id = a->stack_id, .size = p->size, .weight = bytes,
+                                  .live_bytes = s->live_bytes};
         fn(ctx, &rev);
+    }
+    if (p->pend) {
+        /* a free the merge met first: it freed this block (or one like it) */
+        int temp = p->pend_temp > 0;
+        p->pend--;
+        p->pend_temp -= (uint64_t)temp;
+        retire(s, p, temp, fn ? &rev : NULL);
+        if (fn) {
+            rev.ts = ev->ts;
+            rev.tid = p->pend_tid;
+            fn(ctx, &rev);
+        }
+    }
     return 0;
 }
 
@@ -490,7 +447,6 @@ static int replay(hp_trace_t *t, state_t *s, hp_replay_fn fn, void *ctx, char *e
     s->full = h->rate == 1;
     s->progress = isatty(2);
     s->t0_ms = now_ms();
-    s->last_site = -1;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int rc = cpus > 1 && hp_trace_nframes(t) > 1 ? replay_piped(t, s, fn, ctx, err, errlen)
                                                   : replay_serial(t, s, fn, ctx, err, errlen);
@@ -501,7 +457,7 @@ static int replay(hp_trace_t *t, state_t *s, hp_replay_fn fn, void *ctx, char *e
 
 static void state_free(state_t *s)
 {
-    free(s->blocks);
+    free(s->pairs);
     free(s->acc);
     free(s->stab);
 }
@@ -701,7 +657,11 @@ static int load(const char *path, hp_analysis_t **out, hp_replay_fn fn, void *ct
     a->leaked_bytes = s.live_bytes;
     a->leaked_blocks = s.live_blocks;
     a->temporary_allocations = s.temp;
-    a->unknown_frees = s.unknown_frees;
+    for (size_t i = 0; i < s.npairs; i++) {
+        /* frees no allocation of their pair came to claim */
+        a->unknown_frees += s.pairs[i].pend;
+        s.pairs[i].pend = 0; /* from here on: lost blocks counted */
+    }
     a->sites = calloc(s.nacc ? s.nacc : 1, sizeof(*a->sites));
     first = calloc(s.nacc ? s.nacc : 1, sizeof(*first));
     char *exe = strdup(hp_trace_exe(t));
@@ -737,22 +697,25 @@ static int load(const char *path, hp_analysis_t **out, hp_replay_fn fn, void *ct
         sum_alloc += site->allocated_bytes;
         sum_count += site->allocations;
     }
-    const uint64_t *lost;
+    const uint32_t *lost;
     size_t nlost;
     if (hp_trace_unreachable(t, &lost, &nlost) && s.full) {
-        /* Each address once, and only blocks the replay holds live. */
+        /* Each entry is one block of its pair; count it only against the
+         * pair's blocks the replay still holds live. */
         a->leak_scan = 1;
         for (size_t i = 0; i < nlost; i++) {
-            block_t *b = block_find(&s, lost[i]);
-            if (!b || b->used == 2)
+            uint32_t slot;
+            hp_trace_pair(t, lost[i], &slot, NULL, NULL);
+            if (slot >= s.npairs)
                 continue;
-            b->used = 2;
-            a->lost_bytes += (double)b->size;
+            pstate_t *p = &s.pairs[slot];
+            if (p->pend >= p->live)
+                continue;
+            p->pend++;
+            a->lost_bytes += (double)p->size;
             a->lost_blocks += 1;
-            if (b->site < a->nsites) {
-                a->sites[b->site].lost_bytes += (double)b->size;
-                a->sites[b->site].lost_blocks += 1;
-            }
+            a->sites[p->site - 1].lost_bytes += (double)p->size;
+            a->sites[p->site - 1].lost_blocks += 1;
         }
     }
     if (a->ncounters == 0) {

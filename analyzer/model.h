@@ -107,8 +107,9 @@ typedef struct hp_analysis_s {
     int totals_estimated;     /* 1: no counters in the trace (cut short before
                                  any thread wrote them); the totals above are
                                  the replay's figures instead */
-    uint64_t unknown_frees;   /* free records of addresses never allocated in
-                                 the trace (ignored for live and peak) */
+    uint64_t unknown_frees;   /* free records no allocation of their pair
+                                 came to claim (the trace lacks their
+                                 allocations; ignored for live and peak) */
     uint32_t ppid;            /* parent of the process at start */
     uint32_t header_flags;    /* HP_HDR_* of the file header */
 

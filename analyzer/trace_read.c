@@ -13,6 +13,17 @@
  * for memory without bound). A reused tid simply continues its lane: frames
  * are ordered by first_ts, and one thread's frames never overlap in time.
  *
+ * Events (version 2) carry no time and no address: the head of an
+ * allocation or free names the block's pair, and an event's time is the
+ * current tick of its frame, which HP_REC_TICK records advance. The pair
+ * table maps each pair id the trace names to a dense slot (0, 1, ... in the
+ * order the ids are first met) and the slot to the pair's (size, stack): the
+ * model then keeps its per-pair state in a plain array indexed by slot.
+ * Pair ids come from one process-wide counter, so they are dense: ids below
+ * a bound proportional to the slots in use are found by direct indexing, any
+ * other id through a hash map, and a hostile trace's ids can make neither
+ * grow faster than the ids it names (at most HP_TRACE_MAX_PAIRS of them).
+ *
  * A file that ends inside its last (index, data) pair is "truncated": the
  * pair is ignored with a warning. An index that points past the end of the
  * file at a zstd frame that is in fact complete is a lie, not a truncation:
@@ -56,7 +67,7 @@ typedef struct lane_s {
     size_t first, end, cur; /* range in the sorted frame array; current */
     uint8_t *buf;           /* decompressed current frame, or NULL */
     const uint8_t *p, *pend;
-    hp_delta_t d;
+    hp_delta_t d;           /* d.ts: the frame's current tick */
     int has_ev;             /* ev holds the next event of the lane */
     hp_trace_event_t ev;
 } lane_t;
@@ -79,6 +90,22 @@ typedef struct tname_s {
     uint32_t tid;
     char *name;
 } tname_t;
+
+/* One pair the trace names, at its slot. */
+typedef struct pinfo_s {
+    uint64_t size;
+    uint32_t id;
+    uint32_t stack;  /* stack id when defined */
+    uint8_t defined; /* a PAIR record was read */
+} pinfo_t;
+
+/* Hash map entry of an id outside the direct range: 0 = empty. */
+typedef struct pent_s {
+    uint32_t id;
+    uint32_t slot1; /* slot + 1 */
+} pent_t;
+
+#define DIRECT_MIN ((size_t)1 << 20) /* ids always indexed directly */
 
 struct hp_trace_s {
     int fd;
@@ -115,7 +142,17 @@ struct hp_trace_s {
     tname_t *tnames;
     size_t ntnames;
 
-    uint64_t *unreach; /* HP_REC_UNREACHABLE addresses, in record order */
+    /* pair table: slot -> pinfo; id -> slot directly below ndirect, else
+     * through the hash map */
+    pinfo_t *pairs;
+    size_t npairs, cappairs;
+    uint32_t *direct; /* id -> slot + 1, 0 = not met; ndirect entries */
+    size_t ndirect;
+    pent_t *phash;
+    size_t nphash, capphash;
+    size_t max_pairs;
+
+    uint32_t *unreach; /* HP_REC_UNREACHABLE pair ids, in record order */
     size_t nunreach, capunreach;
     int scanned;       /* at least one HP_REC_UNREACHABLE was read */
 
@@ -127,6 +164,7 @@ struct hp_trace_s {
 };
 
 static size_t max_open_default = DEFAULT_MAX_OPEN;
+static size_t max_pairs_default = HP_TRACE_MAX_PAIRS;
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -202,6 +240,9 @@ static int read_header(hp_trace_t *t, const char *path, uint64_t *off, char *err
     hp_decode_file_header(fixed, &t->hdr);
     if (memcmp(t->hdr.magic, HP_TRACE_MAGIC, 8) != 0)
         return fail(err, errlen, HP_ERR_FORMAT, "%s: not a heapprof trace (bad magic)", path);
+    if (t->hdr.version == 1)
+        return fail(err, errlen, HP_ERR_VERSION,
+                    "%s: trace format version 1 is no longer read; record it again", path);
     if (t->hdr.version != HP_TRACE_VERSION)
         return fail(err, errlen, HP_ERR_VERSION,
                     "%s: trace format version %u is not supported (this heapanalyze reads %u)",
@@ -376,6 +417,7 @@ int hp_trace_open(const char *path, hp_trace_t **out, char *err, size_t errlen)
     }
     t->fsize = (uint64_t)st.st_size;
     t->max_open = max_open_default;
+    t->max_pairs = max_pairs_default;
     rc = read_header(t, path, &off, err, errlen);
     if (rc)
         goto out;
@@ -446,6 +488,9 @@ void hp_trace_close(hp_trace_t *t)
         free(t->tnames[i].name);
     free(t->tnames);
     free(t->unreach);
+    free(t->pairs);
+    free(t->direct);
+    free(t->phash);
     free(t->exe);
     free(t);
 }
@@ -517,6 +562,97 @@ static int add_stack(hp_trace_t *t, uint32_t id, uint32_t gen, uint32_t n, const
     t->stab[k] = (uint32_t)(t->nstacks + 1);
     t->nstacks++;
     return 0;
+}
+
+/* The slot of pair id, or -1 when the trace has not named it. */
+static long pair_find(const hp_trace_t *t, uint32_t id)
+{
+    if (id < t->ndirect && t->direct[id])
+        return (long)t->direct[id] - 1;
+    /* an id met before the direct range grew over it stays in the hash */
+    if (!t->nphash)
+        return -1;
+    size_t mask = t->capphash - 1;
+    for (size_t i = hash32(id) & mask;; i = (i + 1) & mask) {
+        if (!t->phash[i].slot1)
+            return -1;
+        if (t->phash[i].id == id)
+            return (long)t->phash[i].slot1 - 1;
+    }
+}
+
+static int phash_put(hp_trace_t *t, uint32_t id, uint32_t slot)
+{
+    if ((t->nphash + 1) * 2 > t->capphash) {
+        size_t cap = t->capphash ? t->capphash * 2 : 1024;
+        pent_t *tab = calloc(cap, sizeof(*tab));
+        if (!tab)
+            return HP_ERR_NOMEM;
+        for (size_t i = 0; i < t->capphash; i++) {
+            if (!t->phash[i].slot1)
+                continue;
+            size_t k = hash32(t->phash[i].id) & (cap - 1);
+            while (tab[k].slot1)
+                k = (k + 1) & (cap - 1);
+            tab[k] = t->phash[i];
+        }
+        free(t->phash);
+        t->phash = tab;
+        t->capphash = cap;
+    }
+    size_t k = hash32(id) & (t->capphash - 1);
+    while (t->phash[k].slot1)
+        k = (k + 1) & (t->capphash - 1);
+    t->phash[k] = (pent_t){.id = id, .slot1 = slot + 1};
+    t->nphash++;
+    return 0;
+}
+
+/*
+ * The slot of pair id (>= 1), assigned when the id is new. Returns the slot,
+ * -1 out of memory, -2 more than t->max_pairs ids.
+ */
+static long pair_slot(hp_trace_t *t, uint32_t id)
+{
+    long have = pair_find(t, id);
+    if (have >= 0)
+        return have;
+    if (t->npairs >= t->max_pairs)
+        return -2;
+    if (t->npairs == t->cappairs) {
+        size_t cap = t->cappairs ? t->cappairs * 2 : 1024;
+        pinfo_t *np = realloc(t->pairs, cap * sizeof(*np));
+        if (!np)
+            return -1;
+        t->pairs = np;
+        t->cappairs = cap;
+    }
+    /* The direct range grows to cover id while it stays within four
+     * entries per slot: dense ids (the recorder's) never reach the hash. */
+    size_t bound = 4 * (t->npairs + 1);
+    if (bound < DIRECT_MIN)
+        bound = DIRECT_MIN;
+    if (id >= t->ndirect && id < bound) {
+        size_t n = t->ndirect ? t->ndirect : 4096;
+        while (n <= id)
+            n *= 2;
+        if (n > bound)
+            n = bound;
+        uint32_t *nd = realloc(t->direct, n * sizeof(*nd));
+        if (!nd)
+            return -1;
+        memset(nd + t->ndirect, 0, (n - t->ndirect) * sizeof(*nd));
+        t->direct = nd;
+        t->ndirect = n;
+    }
+    uint32_t slot = (uint32_t)t->npairs;
+    if (id < t->ndirect) {
+        t->direct[id] = slot + 1;
+    } else if (phash_put(t, id, slot)) {
+        return -1;
+    }
+    t->pairs[t->npairs++] = (pinfo_t){.id = id};
+    return (long)slot;
 }
 
 static int cmp_module(const void *a, const void *b)
@@ -641,9 +777,25 @@ static int parse_modules(const ctx_t *c, const uint8_t *rec, const uint8_t **pp,
     return rc == HP_ERR_NOMEM ? fail(c->err, c->errlen, rc, "out of memory") : rc;
 }
 
+/* The pair of an event head: its slot, assigned when the id is new. */
+static int event_pair(const ctx_t *c, const uint8_t *rec, uint32_t id, uint32_t *slot)
+{
+    long s = pair_slot(c->t, id);
+    if (s == -1)
+        return fail(c->err, c->errlen, HP_ERR_NOMEM, "out of memory");
+    if (s == -2) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "more than %zu distinct pair ids", c->t->max_pairs);
+        return bad(c, rec, msg);
+    }
+    *slot = (uint32_t)s;
+    return 0;
+}
+
 /*
- * Decodes records of lane l until a timed event is found (returns 1 with
- * l->ev set) or the frame ends (returns 0). Untimed records go to the tables.
+ * Decodes records of lane l until an event is found (returns 1 with l->ev
+ * set) or the frame ends (returns 0). Other records go to the tables; ticks
+ * move the frame's current time.
  */
 static int lane_decode(hp_trace_t *t, lane_t *l, char *err, size_t errlen)
 {
@@ -653,32 +805,63 @@ static int lane_decode(hp_trace_t *t, lane_t *l, char *err, size_t errlen)
     uint64_t pcs[HP_MAX_FRAMES];
     while (p < end) {
         const uint8_t *rec = p;
-        uint8_t tag = *p++;
-        uint64_t a, b, v;
+        uint64_t h, a, b, v;
+        unsigned tag;
+        uint32_t pair;
+        GETU(h);
+        if (hp_dec_head(h, &tag, &pair))
+            return bad(c, rec, h >> 2 ? "event of a pair id above HP_MAX_PAIR"
+                                      : "event of pair id 0");
+        if (pair) {
+            uint32_t slot;
+            int rc = event_pair(c, rec, pair, &slot);
+            if (rc)
+                return rc;
+            const pinfo_t *pi = &t->pairs[slot];
+            if (tag == HP_REC_ALLOC && !pi->defined) {
+                char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "allocation of pair %u, which its thread did not define first", pair);
+                return bad(c, rec, msg);
+            }
+            l->ev = (hp_trace_event_t){.tag = (int)tag, .tid = c->f->ix.tid, .ts = l->d.ts,
+                                       .pair = pair, .slot = slot, .defined = pi->defined,
+                                       .stack_id = pi->stack, .size = pi->size};
+            l->p = p;
+            return 1;
+        }
         switch (tag) {
-        case HP_REC_ALLOC:
+        case HP_REC_TICK:
             GETU(a);
+            if (l->d.ts + a < l->d.ts)
+                return bad(c, rec, "tick beyond the clock's range");
             l->d.ts += a;
-            if (hp_get_delta(&p, end, &l->d.addr))
-                return bad(c, rec, "truncated record or varint overflow");
-            GETU(a);
-            GETU(b);
-            if (b > UINT32_MAX)
+            break;
+        case HP_REC_PAIR: {
+            uint64_t id, size, stack;
+            GETU(id);
+            GETU(size);
+            GETU(stack);
+            if (id == 0 || id > HP_MAX_PAIR)
+                return bad(c, rec, "pair id out of range");
+            if (stack > UINT32_MAX)
                 return bad(c, rec, "stack id out of range");
-            l->ev = (hp_trace_event_t){.tag = HP_REC_ALLOC, .tid = c->f->ix.tid, .ts = l->d.ts,
-                                       .addr = l->d.addr, .size = a, .stack_id = (uint32_t)b};
-            l->p = p;
-            return 1;
-        case HP_REC_FREE:
-        case HP_REC_FREE_TEMP:
-            GETU(a);
-            l->d.ts += a;
-            if (hp_get_delta(&p, end, &l->d.addr))
-                return bad(c, rec, "truncated record or varint overflow");
-            l->ev = (hp_trace_event_t){.tag = tag, .tid = c->f->ix.tid, .ts = l->d.ts,
-                                       .addr = l->d.addr};
-            l->p = p;
-            return 1;
+            uint32_t slot;
+            int rc = event_pair(c, rec, (uint32_t)id, &slot);
+            if (rc)
+                return rc;
+            pinfo_t *pi = &t->pairs[slot];
+            if (pi->defined && (pi->size != size || pi->stack != stack)) {
+                char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "pair %u defined again with another size or stack", (uint32_t)id);
+                return bad(c, rec, msg);
+            }
+            pi->size = size;
+            pi->stack = (uint32_t)stack;
+            pi->defined = 1;
+            break;
+        }
         case HP_REC_STACK: {
             uint64_t id, gen, n;
             GETU(id);
@@ -751,23 +934,24 @@ static int lane_decode(hp_trace_t *t, lane_t *l, char *err, size_t errlen)
         case HP_REC_UNREACHABLE: {
             uint64_t n;
             GETU(n);
-            /* every address takes at least one byte: n is bounded by the frame */
+            /* every pair id takes at least one byte: n is bounded by the frame */
             if (n > (uint64_t)(end - p))
                 return bad(c, rec, "unreachable list longer than its frame");
             if (t->nunreach + n > t->capunreach) {
                 size_t cap = t->capunreach ? t->capunreach : 256;
                 while (cap < t->nunreach + n)
                     cap *= 2;
-                uint64_t *nu = realloc(t->unreach, cap * sizeof(*nu));
+                uint32_t *nu = realloc(t->unreach, cap * sizeof(*nu));
                 if (!nu)
                     return fail(err, errlen, HP_ERR_NOMEM, "out of memory");
                 t->unreach = nu;
                 t->capunreach = cap;
             }
             for (uint64_t i = 0; i < n; i++) {
-                if (hp_get_delta(&p, end, &l->d.addr))
-                    return bad(c, rec, "truncated record or varint overflow");
-                t->unreach[t->nunreach++] = l->d.addr;
+                GETU(v);
+                if (v == 0 || v > HP_MAX_PAIR)
+                    return bad(c, rec, "pair id out of range");
+                t->unreach[t->nunreach++] = (uint32_t)v;
             }
             t->scanned = 1;
             break;
@@ -828,7 +1012,7 @@ static int lane_open(hp_trace_t *t, lane_t *l, char *err, size_t errlen)
                     ZSTD_isError(got) ? ZSTD_getErrorName(got) : "size differs from the index");
     l->p = l->buf;
     l->pend = l->buf + f->ix.rsize;
-    l->d = (hp_delta_t){.ts = f->ix.first_ts, .addr = 0, .pc = 0};
+    l->d = (hp_delta_t){.ts = f->ix.first_ts, .pc = 0};
     return 0;
 }
 
@@ -937,6 +1121,11 @@ void hp_trace_set_max_open(size_t bytes)
     max_open_default = bytes;
 }
 
+void hp_trace_set_max_pairs(size_t n)
+{
+    max_pairs_default = n < HP_TRACE_MAX_PAIRS ? n : HP_TRACE_MAX_PAIRS;
+}
+
 const hp_file_header_t *hp_trace_header(const hp_trace_t *t)
 {
     return &t->hdr;
@@ -1012,9 +1201,29 @@ const char *hp_trace_thread_name(const hp_trace_t *t, uint32_t tid)
     return name;
 }
 
-int hp_trace_unreachable(const hp_trace_t *t, const uint64_t **addrs, size_t *n)
+size_t hp_trace_npairs(const hp_trace_t *t)
 {
-    *addrs = t->unreach;
+    return t->npairs;
+}
+
+int hp_trace_pair(const hp_trace_t *t, uint32_t id, uint32_t *slot, uint64_t *size,
+                  uint32_t *stack_id)
+{
+    long s = id ? pair_find(t, id) : -1;
+    if (slot)
+        *slot = s < 0 ? UINT32_MAX : (uint32_t)s;
+    if (s < 0 || !t->pairs[s].defined)
+        return 0;
+    if (size)
+        *size = t->pairs[s].size;
+    if (stack_id)
+        *stack_id = t->pairs[s].stack;
+    return 1;
+}
+
+int hp_trace_unreachable(const hp_trace_t *t, const uint32_t **pairs, size_t *n)
+{
+    *pairs = t->unreach;
     *n = t->nunreach;
     return t->scanned;
 }

@@ -75,9 +75,9 @@ HP_EXPORT void *calloc(size_t nmemb, size_t size)
 
 static inline void account_free(void *p)
 {
-    uint64_t ts = 0;
-    int tracked = hp_tbuf_free_begin(p, &ts);
-    hp_tbuf_free_end(p, tracked, ts);
+    uint32_t pair = 0;
+    int tracked = hp_tbuf_free_begin(p, &pair);
+    hp_tbuf_free_end(p, tracked, pair);
 }
 
 /* Everything but counting an untracked free: NULL, arena blocks, a held
@@ -116,14 +116,14 @@ static void *realloc_common(void *p, size_t n, int fn, void *(*call)(void *, siz
     }
     if (hp_guard_active())
         return call(p, a, b);
-    uint64_t ts = 0;
-    int tracked = hp_tbuf_free_begin(p, &ts);
+    uint32_t pair = 0;
+    int tracked = hp_tbuf_free_begin(p, &pair);
     void *q = call(p, a, b);
     if (!q && n != 0) { /* failed: p is untouched, nothing happened */
-        hp_tbuf_free_abort(p, tracked);
+        hp_tbuf_free_abort(p, tracked, pair);
         return NULL;
     }
-    hp_tbuf_free_end(p, tracked, ts);
+    hp_tbuf_free_end(p, tracked, pair);
     if (q)
         hp_tbuf_alloc(fn, q, n);
     return q;

@@ -164,7 +164,7 @@ static void do_init(void)
     hp_options_parse();
     if (hp_writer_init() || hp_tbuf_init())
         goto out;
-    if (hp_options.rate > 1 && hp_liveset_init())
+    if (hp_liveset_init(hp_options.rate == 1))
         goto out;
     /* The scan's live-block table and exit-time marking cost time in
      * proportion to the heap (about 20% of a full-mode run of perl), so

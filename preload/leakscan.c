@@ -70,6 +70,9 @@
 typedef struct slot_s {
     uintptr_t addr; /* 0 empty, 1 tombstone, else a block */
     uint64_t size;  /* requested bytes */
+    uint32_t pair;  /* its pair id (trace_format.h) */
+    uint32_t unused;
+    uint64_t pad;   /* a power-of-two slot: whole slots per page */
 } slot_t;
 
 #define SLOTS_PER_PAGE (4096u / sizeof(slot_t))
@@ -110,7 +113,7 @@ static inline uint32_t slot_of(uintptr_t p)
     return (uint32_t)(((uint64_t)p >> 4) + ((region * 0x9e3779b97f4a7c15u) >> 40));
 }
 
-void hp_leakscan_note_alloc(uintptr_t p, uint64_t size)
+void hp_leakscan_note_alloc(uintptr_t p, uint64_t size, uint32_t pair)
 {
     if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1)
         return;
@@ -121,6 +124,7 @@ void hp_leakscan_note_alloc(uintptr_t p, uint64_t size)
         while (v <= 1) {
             if (__atomic_compare_exchange_n(&s->addr, &v, p, 0, __ATOMIC_ACQ_REL,
                                             __ATOMIC_RELAXED)) {
+                __atomic_store_n(&s->pair, pair, __ATOMIC_RELAXED);
                 __atomic_store_n(&s->size, size, __ATOMIC_RELEASE);
                 uint32_t pg = ((h + i) & (SLOTS - 1)) / SLOTS_PER_PAGE;
                 uint64_t bit = 1ull << (pg % 64);
@@ -151,17 +155,18 @@ void hp_leakscan_note_free(uintptr_t p)
     }
 }
 
-void hp_leakscan_note_kept(uintptr_t p)
+void hp_leakscan_note_kept(uintptr_t p, uint32_t pair)
 {
     if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1 || !hp_real_ready())
         return;
-    hp_leakscan_note_alloc(p, hp_real.malloc_usable_size((void *)p));
+    hp_leakscan_note_alloc(p, hp_real.malloc_usable_size((void *)p), pair);
 }
 
 /* ---- the scan ---- */
 
 typedef struct blk_s {
     uintptr_t addr, end; /* [addr, end), end > addr */
+    uint32_t pair;
 } blk_t;
 
 typedef struct scan_s {
@@ -431,12 +436,11 @@ static int write_records(const scan_t *s)
     do {
         size_t k = lost < per ? lost : per;
         uint8_t *p = buf;
-        hp_delta_t d = {0};
         p = hp_enc_unreachable_head(p, k);
         for (size_t j = 0; j < k; i++) {
             if (s->mark[i])
                 continue;
-            p = hp_put_delta(p, &d.addr, s->blk[i].addr);
+            p = hp_put_uvarint(p, s->blk[i].pair);
             j++;
         }
         lost -= k;
@@ -501,7 +505,8 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
         uint64_t sz = __atomic_load_n(&table[i].size, __ATOMIC_ACQUIRE);
         if (sz > MAX_BLOCK || a + sz < a)
             sz = 0;
-        s.blk[s.n++] = (blk_t){a, a + (sz ? sz : 1)};
+        uint32_t pair = __atomic_load_n(&table[i].pair, __ATOMIC_RELAXED);
+        s.blk[s.n++] = (blk_t){a, a + (sz ? sz : 1), pair};
     }
     sort_blocks(s.blk, s.n);
     size_t u = 0; /* an address twice (a stale entry): keep one */

@@ -8,8 +8,8 @@
  * hp_leakscan_run(), which scans the roots (writable segments of the loaded
  * modules, the calling thread's stack, registers and static TLS) and,
  * transitively, the blocks they reach, the way LeakSanitizer does, and
- * writes one or more HP_REC_UNREACHABLE records listing the live blocks no
- * pointer reaches. When the table overflowed (more live blocks than it can
+ * writes one or more HP_REC_UNREACHABLE records listing, by pair, the live
+ * blocks no pointer reaches. When the table overflowed (more live blocks than it can
  * hold), the scan is skipped and nothing is written: the analyzer then
  * falls back to "live at exit".
  */
@@ -26,12 +26,12 @@
 int hp_leakscan_init(void);
 
 /*
- * Enters block p (non-NULL) of `size` requested bytes. A no-op unless
+ * Enters block p (non-NULL) of `size` requested bytes and pair `pair`. A no-op unless
  * hp_leakscan_init() succeeded. Lock-free, never allocates. When p's probe
  * window is full, the table is marked overflowed and the exit scan will be
  * skipped.
  */
-void hp_leakscan_note_alloc(uintptr_t p, uint64_t size);
+void hp_leakscan_note_alloc(uintptr_t p, uint64_t size, uint32_t pair);
 
 /*
  * Takes block p out of the table. Call BEFORE the real free/realloc, so the
@@ -46,7 +46,7 @@ void hp_leakscan_note_free(uintptr_t p);
  * hp_leakscan_note_free() and is still live). Its extent becomes its usable
  * size (the requested size was dropped with the entry).
  */
-void hp_leakscan_note_kept(uintptr_t p);
+void hp_leakscan_note_kept(uintptr_t p, uint32_t pair);
 
 /*
  * Runs the scan and writes its HP_REC_UNREACHABLE records as process

@@ -1,13 +1,17 @@
 /*
- * liveset.c - lock-free set of sampled block addresses.
+ * liveset.c - lock-free map of recorded live blocks to their pairs.
  *
- * 2^22 slots of 8 bytes in an anonymous MAP_NORESERVE mapping (only touched
- * pages cost memory). Slot values: 0 empty, 1 tombstone, else an address.
+ * 2^22 slots (sampled mode) or 2^27 (full mode: every live block of the
+ * program) of 8 bytes in an anonymous MAP_NORESERVE mapping (only touched
+ * pages cost memory), and beside them as many 4-byte pair ids. Slot
+ * values: 0 empty, 1 tombstone, else an address.
  * A key lives at one of PROBE consecutive slots after its hash; an insert
- * takes the first empty or tombstone slot by CAS, a remove CASes the key to
+ * takes the first empty or tombstone slot by CAS, a remove stores
  * a tombstone. Keys are unique (a live block has one address), so reusing
- * tombstones cannot create duplicates. It does not grow: a full window
- * means the block goes untracked (it then looks leaked; see
+ * tombstones cannot create duplicates. A slot's pair is written after its
+ * key is taken and read before it is released: only the block's owner,
+ * which got the pointer from the allocation that inserted it, removes it.
+ * It does not grow: a full window means the block goes untracked (it then looks leaked; see
  * docs/sampling.md). In front of the table, a counting filter (one 16-bit
  * counter per hash bucket of addresses, saturating) answers "certainly
  * absent" for most unsampled frees with one cached load; saturated
@@ -23,13 +27,15 @@
 
 #include "heapprof/error.h"
 
-#define SLOTS_LOG 22
-#define SLOTS (1u << SLOTS_LOG)
+#define SLOTS_LOG_SAMPLED 22
+#define SLOTS_LOG_FULL 27
 #define PROBE 64
 
-long hp_liveset_n;
 uint16_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
 static uintptr_t *slots;
+static uint32_t *pairs;
+static unsigned slots_log;
+static uint32_t mask; /* slots - 1 */
 
 static inline uint16_t *filter_of(uintptr_t p)
 {
@@ -45,15 +51,35 @@ static void filter_add(uintptr_t p, int d)
         ;
 }
 
-int hp_liveset_init(void)
+static size_t table_bytes(unsigned log)
+{
+    return ((size_t)1 << log) * (sizeof(uintptr_t) + sizeof(uint32_t));
+}
+
+static void *map_table(void *at, unsigned log)
+{
+    void *m = mmap(at, table_bytes(log), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+int hp_liveset_init(int full)
 {
     if (slots)
         return 0;
-    void *m = mmap(NULL, (size_t)SLOTS * sizeof(uintptr_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED)
+    /* Full mode wants room for every live block; a system that refuses
+     * that much address space gets the small table (blocks beyond it then
+     * go untracked). */
+    unsigned log = full ? SLOTS_LOG_FULL : SLOTS_LOG_SAMPLED;
+    void *m = map_table(NULL, log);
+    if (!m && full)
+        m = map_table(NULL, log = SLOTS_LOG_SAMPLED);
+    if (!m)
         return HP_ERR_NOMEM;
-    slots = m;
+    slots_log = log;
+    mask = (1u << log) - 1;
+    pairs = (uint32_t *)((uintptr_t *)m + ((size_t)1 << log));
+    __atomic_store_n(&slots, (uintptr_t *)m, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -62,14 +88,11 @@ void hp_liveset_reset(void)
     if (!slots)
         return;
     /* Fresh zero pages; the old ones go back without being copied. */
-    void *m = mmap(slots, (size_t)SLOTS * sizeof(uintptr_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (m == MAP_FAILED)
+    if (!map_table(slots, slots_log))
         slots = NULL;
     for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
         if (hp_liveset_filter[i] != UINT16_MAX)
             hp_liveset_filter[i] = 0;
-    __atomic_store_n(&hp_liveset_n, 0, __ATOMIC_RELAXED);
 }
 
 void hp_liveset_pin(uintptr_t p)
@@ -84,8 +107,8 @@ void hp_liveset_saturate(void)
 }
 
 /*
- * The home slot keeps address locality: within one 64 MiB window (SLOTS
- * granules of 16 bytes) nearby blocks get nearby slots, so a program whose
+ * The home slot keeps address locality: within one window of 2^slots_log
+ * granules of 16 bytes (64 MiB sampled, 2 GiB full) nearby blocks get nearby slots, so a program whose
  * heap spans a few MiB touches a few pages of the table instead of one
  * page per sample (each first touch is a page fault: thousands per second
  * at the default rate). Windows are spread by a multiplicative hash of the
@@ -94,22 +117,27 @@ void hp_liveset_saturate(void)
  */
 static inline uint32_t slot_of(uintptr_t p)
 {
-    uint64_t win = (uint64_t)p >> (4 + SLOTS_LOG);
-    return (uint32_t)(((uint64_t)p >> 4) + win * 0x9e3779b1u) & (SLOTS - 1);
+    uint64_t win = (uint64_t)p >> (4 + slots_log);
+    return (uint32_t)(((uint64_t)p >> 4) + win * 0x9e3779b1u) & mask;
 }
 
-int hp_liveset_insert(uintptr_t p)
+int hp_liveset_insert(uintptr_t p, uint32_t pair)
 {
-    if (!slots)
+    if (!__atomic_load_n(&slots, __ATOMIC_ACQUIRE))
         return -1;
     uint32_t h = slot_of(p);
     filter_add(p, 1); /* before the slot: a remove that finds p sees the filter */
     for (uint32_t i = 0; i < PROBE; i++) {
-        uintptr_t *s = &slots[(h + i) & (SLOTS - 1)];
-        uintptr_t v = __atomic_load_n(s, __ATOMIC_RELAXED);
+        uint32_t at = (h + i) & mask;
+        uintptr_t v = __atomic_load_n(&slots[at], __ATOMIC_RELAXED);
         while (v <= 1) {
-            if (__atomic_compare_exchange_n(s, &v, p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
-                __atomic_fetch_add(&hp_liveset_n, 1, __ATOMIC_RELAXED);
+            /* Acquire: the remove that left a tombstone here read its
+             * pair before releasing the slot. */
+            if (__atomic_compare_exchange_n(&slots[at], &v, p, 0, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED)) {
+                /* The block's free comes after its allocation returned,
+                 * so after this store. */
+                pairs[at] = pair;
                 return 0;
             }
         }
@@ -118,24 +146,25 @@ int hp_liveset_insert(uintptr_t p)
     return -1;
 }
 
-int hp_liveset_remove(uintptr_t p)
+int hp_liveset_remove(uintptr_t p, uint32_t *pair)
 {
-    if (!slots || !hp_liveset_maybe(p))
+    if (!__atomic_load_n(&slots, __ATOMIC_ACQUIRE) || !hp_liveset_maybe(p))
         return 0;
     uint32_t h = slot_of(p);
     for (uint32_t i = 0; i < PROBE; i++) {
-        uintptr_t *s = &slots[(h + i) & (SLOTS - 1)];
-        uintptr_t v = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+        uint32_t at = (h + i) & mask;
+        uintptr_t v = __atomic_load_n(&slots[at], __ATOMIC_ACQUIRE);
         if (v == 0)
             return 0;
         if (v == p) {
-            if (__atomic_compare_exchange_n(s, &v, (uintptr_t)1, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_RELAXED)) {
-                __atomic_fetch_sub(&hp_liveset_n, 1, __ATOMIC_RELAXED);
-                filter_add(p, -1);
-                return 1;
-            }
-            return 0; /* a racing free of the same block: not ours to record */
+            /* Only the block's owner frees it (two racing frees of one
+             * block are a double free: both may record it, the analyzer
+             * counts the second as unknown), so a store releases the slot;
+             * the pair is read before it can be reused. */
+            *pair = pairs[at];
+            __atomic_store_n(&slots[at], (uintptr_t)1, __ATOMIC_RELEASE);
+            filter_add(p, -1);
+            return 1;
         }
     }
     return 0;

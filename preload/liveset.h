@@ -1,37 +1,35 @@
 /*
- * liveset.h - the set of live sampled blocks (sampled mode only).
+ * liveset.h - the recorded blocks that are still live, with their pairs.
  *
- * In sampled mode a free is recorded only when its pointer was sampled.
- * The set is a lock-free open-addressing hash set of addresses in mmap'd
- * memory: insert by CAS, delete by tombstone, probes bounded so that every
- * operation is constant time. A relaxed counter gives the "set is empty"
- * fast path of free().
+ * A free is recorded only when its pointer was recorded (every allocation
+ * in full mode, the sampled ones otherwise), and its record names the
+ * block's pair (trace_format.h), which the set keeps beside the address.
+ * The set is a lock-free open-addressing hash map in mmap'd memory: insert
+ * by CAS, delete by tombstone, probes bounded so that every operation is
+ * constant time.
  */
 #ifndef HP_PRELOAD_LIVESET_H
 #define HP_PRELOAD_LIVESET_H
 
 #include <stdint.h>
 
-/* Maps the table (lazily committed). Returns 0 or HP_ERR_NOMEM. */
-int hp_liveset_init(void);
+/* Maps the table (lazily committed): a small one for sampled mode, one
+ * sized for every live block of the program when full != 0. Returns 0 or
+ * HP_ERR_NOMEM. */
+int hp_liveset_init(int full);
 
 /* Drops every entry (fork child: the parent's samples are not ours).
  * Saturated filter buckets stay saturated (pins). */
 void hp_liveset_reset(void);
 
-/* Adds p (non-NULL, not already present). Returns 0, or -1 when the probe
- * window is full (the block is then not tracked and its free not recorded). */
-int hp_liveset_insert(uintptr_t p);
+/* Adds p (non-NULL, not already present) with its pair id. Returns 0, or
+ * -1 when the probe window is full (the block is then not tracked and its
+ * free not recorded). */
+int hp_liveset_insert(uintptr_t p, uint32_t pair);
 
-/* Removes p. Returns 1 when p was present (its free must be recorded), else 0. */
-int hp_liveset_remove(uintptr_t p);
-
-/* Number of entries (a relaxed load). */
-static inline long hp_liveset_count(void)
-{
-    extern long hp_liveset_n;
-    return __atomic_load_n(&hp_liveset_n, __ATOMIC_RELAXED);
-}
+/* Removes p. Returns 1 and sets *pair when p was present (its free must be
+ * recorded), else 0. */
+int hp_liveset_remove(uintptr_t p, uint32_t *pair);
 
 /*
  * Makes the filter answer "maybe" for p's bucket for good (saturates its

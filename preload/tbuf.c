@@ -15,6 +15,12 @@
  * process totals are always the sum of all counter records (see
  * docs/trace-format.md).
  *
+ * Allocations and frees name their block by a pair id (trace_format.h):
+ * each thread keeps a small cache of the (size, stack) pairs it defined,
+ * ids come from one process-wide counter, and the live-block map
+ * (liveset.c) gives a free the pair of its allocation. Time is the coarse
+ * clock, written as HP_REC_TICK when it moves.
+ *
  * The stack table is a lock-free open-addressing table keyed by a 64-bit
  * hash of the pcs, with the pcs themselves kept in a bump arena for exact
  * comparison; ids are handed out by an atomic counter. This module does
@@ -63,6 +69,21 @@ typedef struct stk_memo_s {
     uintptr_t pcs[STK_MEMO_FRAMES];
 } stk_memo_t;
 
+/*
+ * A thread's cache of the pairs it defined: (size, stack) -> id, open
+ * addressing without deletion; a full probe window evicts the home slot
+ * (the evicted pair is defined again under a new id when it recurs).
+ */
+#define PAIR_LOG 15
+#define PAIR_SLOTS (1u << PAIR_LOG)
+#define PAIR_PROBE 8
+
+typedef struct pair_slot_s {
+    uint64_t size;
+    uint32_t stack;
+    uint32_t id; /* 0: empty */
+} pair_slot_t;
+
 typedef struct hp_thread_s hp_thread_t;
 struct hp_thread_s {
     hp_counters_t *live;    /* the owner's hp_tls.counters, or &final */
@@ -81,6 +102,7 @@ struct hp_thread_s {
     uint64_t first_ts, last_ts;
     int have_ts;
     stk_memo_t memo[STK_MEMO];
+    pair_slot_t *pairs; /* PAIR_SLOTS, mmap'd; NULL: no cache */
     uint8_t buf[TBUF_CAP];
 };
 
@@ -90,6 +112,7 @@ static hp_thread_t *registry;
 static int stopping;
 static int flushing; /* hp_tbuf_flush_all is reading other threads' counters */
 static uint64_t ordinals;
+static uint64_t last_pair; /* the last pair id drawn, process-wide */
 static __thread hp_thread_t *me; /* NULL until attached and after exit */
 
 /* ---- stack table ---- */
@@ -116,6 +139,15 @@ static void *map_noreserve(size_t sz)
     void *m =
         mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return m == MAP_FAILED ? NULL : m;
+}
+
+/* Empties th's pair cache: fresh zero pages, the old ones are dropped. */
+static void pairs_reset(hp_thread_t *th)
+{
+    if (th->pairs &&
+        mmap(th->pairs, PAIR_SLOTS * sizeof(pair_slot_t), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+        th->pairs = NULL;
 }
 
 int hp_tbuf_init(void)
@@ -210,6 +242,7 @@ static hp_thread_t *attach(void)
             return NULL;
         th = m;
         th->in_use = 1;
+        th->pairs = map_noreserve(PAIR_SLOTS * sizeof(pair_slot_t));
         hp_thread_t *head = __atomic_load_n(&registry, __ATOMIC_RELAXED);
         do
             th->next = head;
@@ -223,6 +256,7 @@ static hp_thread_t *attach(void)
         th->have_ts = 0;
         memset(&th->delta, 0, sizeof th->delta);
         memset(th->memo, 0, sizeof th->memo);
+        pairs_reset(th); /* its ids may be defined in an earlier frame only */
     }
     /* The counts made before attaching belong to this record too. */
     __atomic_store_n(&th->live, &hp_tls.counters, __ATOMIC_RELEASE);
@@ -315,16 +349,50 @@ static inline int room(hp_thread_t *th, size_t need)
     return flush_thread(th);
 }
 
-static inline void note_ts(hp_thread_t *th, uint64_t ts)
+/* Brings the frame's current tick up to now (an HP_REC_TICK when the clock
+ * moved). Needs room for one small record. */
+static inline void tick(hp_thread_t *th)
 {
+    uint64_t now = hp_tbuf_now();
     if (!th->have_ts) {
         th->have_ts = 1;
-        th->first_ts = ts;
-        th->delta.ts = ts;
+        th->first_ts = th->delta.ts = now;
+    } else if (now > th->delta.ts) {
+        th->len = (size_t)(hp_enc_tick(th->buf + th->len, &th->delta, now) - th->buf);
     }
-    if (ts < th->delta.ts)
-        ts = th->delta.ts; /* never let a frame's timestamps go backwards */
-    th->last_ts = ts;
+    th->last_ts = th->delta.ts;
+}
+
+/*
+ * The pair id of (size, stack) in th's cache; when th has none, draws a
+ * new one, caches it and sets *fresh (the caller writes its HP_REC_PAIR
+ * before using it). Returns 0 when ids ran out (the block goes unrecorded).
+ */
+static uint32_t pair_id(hp_thread_t *th, uint64_t size, uint32_t stack, int *fresh)
+{
+    pair_slot_t *slot = NULL;
+    *fresh = 1;
+    if (th->pairs) {
+        uint64_t h = size * 0x9e3779b97f4a7c15u ^ (uint64_t)stack * 0xc2b2ae3d27d4eb4fu;
+        uint32_t home = (uint32_t)(h >> (64 - PAIR_LOG));
+        for (uint32_t i = 0; i < PAIR_PROBE && !slot; i++) {
+            pair_slot_t *s = &th->pairs[(home + i) & (PAIR_SLOTS - 1)];
+            if (s->id && s->size == size && s->stack == stack) {
+                *fresh = 0;
+                return s->id;
+            }
+            if (!s->id)
+                slot = s;
+        }
+        if (!slot)
+            slot = &th->pairs[home];
+    }
+    uint64_t id = __atomic_add_fetch(&last_pair, 1, __ATOMIC_RELAXED);
+    if (id > HP_MAX_PAIR)
+        return 0;
+    if (slot)
+        *slot = (pair_slot_t){.size = size, .stack = stack, .id = (uint32_t)id};
+    return (uint32_t)id;
 }
 
 static void emit_counters(hp_thread_t *th)
@@ -417,29 +485,29 @@ static uint32_t memo_stack_id(hp_thread_t *th, const uintptr_t *pcs, int n, int 
 
 /* Inline into hp_tbuf_alloc_slow: one frame less for every unwind. */
 static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, void *p,
-                                                               size_t n, uint64_t ts)
+                                                               size_t n)
 {
     uintptr_t buf[HP_UNWIND_BUF];
     const uintptr_t *pcs;
     int np = hp_unwind_capture(buf, &pcs);
-    if (!ts)
-        ts = hp_tbuf_now();
     if (append_begin(th))
         return;
     if (room(th, 2 * RECORD_MAX) == 0) {
-        int inserted = 0;
+        int inserted = 0, fresh = 0;
         uint32_t id = np ? memo_stack_id(th, pcs, np, &inserted) : 0;
         if (inserted)
             th->len = (size_t)(hp_enc_stack(th->buf + th->len, &th->delta, id,
                                                  hp_init_modgen(), pcs, np) -
                                th->buf);
-        note_ts(th, ts);
-        th->len = (size_t)(hp_enc_alloc(th->buf + th->len, &th->delta, th->last_ts,
-                                             (uintptr_t)p, n, id) -
-                           th->buf);
-        if (hp_tbuf_mode == 1)
-            hp_liveset_insert((uintptr_t)p);
-        hp_leakscan_note_alloc((uintptr_t)p, n); /* full mode only */
+        tick(th);
+        uint32_t pair = pair_id(th, n, id, &fresh);
+        if (pair) {
+            if (fresh)
+                th->len = (size_t)(hp_enc_pair(th->buf + th->len, pair, n, id) - th->buf);
+            th->len = (size_t)(hp_enc_alloc(th->buf + th->len, pair) - th->buf);
+            hp_liveset_insert((uintptr_t)p, pair);
+            hp_leakscan_note_alloc((uintptr_t)p, n, pair); /* full mode only */
+        }
     }
     append_end(th);
     /* A free of p before any other allocation is a temporary. In full mode
@@ -472,7 +540,7 @@ void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
         t->held = (int64_t)1 << 62;
         goto out;
     }
-    record_alloc(th, p, n, 0);
+    record_alloc(th, p, n);
     t->held = mode == 2 ? 0 : hp_sampler_draw(&th->sampler);
 out:
     hp_guard_leave();
@@ -480,24 +548,22 @@ out:
     return p;
 }
 
-int hp_tbuf_free_begin_slow(void *p, uint64_t *ts)
+int hp_tbuf_free_begin_slow(void *p, uint32_t *pair)
 {
     int m = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
     hp_leakscan_note_free((uintptr_t)p); /* before the real free: full mode only */
-    int tracked = m == 2 || (m == 1 && hp_liveset_remove((uintptr_t)p));
-    if (tracked)
-        *ts = hp_tbuf_now();
-    return tracked;
+    return m != 0 && hp_liveset_remove((uintptr_t)p, pair);
 }
 
-void hp_tbuf_free_abort(void *p, int tracked)
+void hp_tbuf_free_abort(void *p, int tracked, uint32_t pair)
 {
-    hp_leakscan_note_kept((uintptr_t)p); /* realloc failed: p stays live */
-    if (tracked && __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1)
-        hp_liveset_insert((uintptr_t)p);
+    if (!tracked)
+        return;
+    hp_leakscan_note_kept((uintptr_t)p, pair); /* realloc failed: p stays live */
+    hp_liveset_insert((uintptr_t)p, pair);
 }
 
-void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
+void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
 {
     int saved_errno = errno; /* free() preserves errno (POSIX.1-2024, glibc) */
     hp_guard_enter();
@@ -508,12 +574,10 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts)
     hp_tbuf_add(&t->counters.calls[HP_FN_FREE], 1);
     if (tracked && th && append_begin(th) == 0) {
         if (room(th, RECORD_MAX) == 0) {
-            note_ts(th, ts);
+            tick(th);
             int temp = t->last_alloc == (uintptr_t)p &&
                        (hp_tbuf_mode != 1 || alloc_calls() == t->last_calls);
-            th->len = (size_t)(hp_enc_free(th->buf + th->len, &th->delta, temp, th->last_ts,
-                                                (uintptr_t)p) -
-                               th->buf);
+            th->len = (size_t)(hp_enc_free(th->buf + th->len, temp, pair) - th->buf);
         }
         append_end(th);
     }
@@ -627,6 +691,7 @@ void hp_tbuf_postfork_child(void)
         memset(&th->final, 0, sizeof th->final);
         memset(&th->emitted, 0, sizeof th->emitted);
         memset(th->memo, 0, sizeof th->memo); /* the stack table is reset below */
+        pairs_reset(th);                      /* pair ids restart below */
         th->live = &th->final; /* the other threads do not exist here */
         th->seq = 0;
         if (th != self_th)
@@ -645,5 +710,6 @@ void hp_tbuf_postfork_child(void)
     hp_tls.last_alloc = 0;
     hp_tls.last_calls = 0;
     hp_tbuf_stack_reset();
+    last_pair = 0;
     hp_liveset_reset();
 }

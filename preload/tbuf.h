@@ -4,7 +4,8 @@
  * Every thread that calls the malloc family gets a thread record (mmap'd,
  * registered in a global lock-free list so exit() from any thread can flush
  * it) holding the address of its exact counters (kept in its TLS block),
- * its sampler and a 256 KiB buffer of encoded records. The hot path is inline here: a countdown subtraction
+ * its sampler, a cache of the pairs it defined and a 1 MiB buffer of
+ * encoded records. The hot path is inline here: a countdown subtraction
  * with its branch and two counter adds, all on the initial-exec TLS block.
  * Everything else (attaching a thread, sampling, stacks, records, flushing)
  * is out of line in tbuf.c and runs under the reentrancy guard.
@@ -125,29 +126,30 @@ static inline void *hp_tbuf_alloc(int fn, void *p, size_t n)
 }
 
 /* Slow halves of the free path. */
-int hp_tbuf_free_begin_slow(void *p, uint64_t *ts);
-void hp_tbuf_free_end_slow(void *p, int tracked, uint64_t ts);
-void hp_tbuf_free_abort(void *p, int tracked);
+int hp_tbuf_free_begin_slow(void *p, uint32_t *pair);
+void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair);
+void hp_tbuf_free_abort(void *p, int tracked, uint32_t pair);
 
 /*
  * First half of a free of non-NULL p, called BEFORE the real free/realloc
  * (so a concurrent allocation reusing the address cannot be confused with
- * it). Returns non-zero when the free must be recorded, and then sets *ts.
+ * it). Returns non-zero when the free must be recorded (p was recorded and
+ * is live), and then sets *pair to the pair its allocation named.
  * The filter says "maybe" for every pointer in full mode (hp_tbuf_set_mode
  * saturates it), so only the slow half reads the mode.
  */
-static inline int hp_tbuf_free_begin(void *p, uint64_t *ts)
+static inline int hp_tbuf_free_begin(void *p, uint32_t *pair)
 {
     if (__builtin_expect(!hp_liveset_maybe((uintptr_t)p), 1))
         return 0;
-    return hp_tbuf_free_begin_slow(p, ts);
+    return hp_tbuf_free_begin_slow(p, pair);
 }
 
 /* Second half: counts the free and writes its record when tracked. */
-static inline void hp_tbuf_free_end(void *p, int tracked, uint64_t ts)
+static inline void hp_tbuf_free_end(void *p, int tracked, uint32_t pair)
 {
     if (__builtin_expect(hp_tbuf_held() || tracked, 0)) {
-        hp_tbuf_free_end_slow(p, tracked, ts);
+        hp_tbuf_free_end_slow(p, tracked, pair);
         return;
     }
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
@@ -157,11 +159,13 @@ static inline void hp_tbuf_free_end(void *p, int tracked, uint64_t ts)
  * liveset filter answer "maybe" for every pointer. */
 void hp_tbuf_set_mode(int mode);
 
-/* CLOCK_MONOTONIC in ns (vdso, no system call). */
+/* The trace clock, CLOCK_MONOTONIC_COARSE in ns: a read of the kernel's
+ * last tick through the vdso, much cheaper than reading the clock source,
+ * and repetitive enough to cost the trace almost nothing (HP_REC_TICK). */
 static inline uint64_t hp_tbuf_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

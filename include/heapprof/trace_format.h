@@ -16,11 +16,16 @@
  * independent (its own zstd frame, no dictionary) and holds the records of
  * exactly one thread, in that thread's order. Records never span frames.
  *
- * Records inside a data frame: one tag byte, then fields. Integers are LEB128
- * varints (hp_put_uvarint); "svarint" fields are zigzag-encoded deltas.
- * Each data frame starts a fresh delta context (hp_delta_t): ts, addr and pc
- * deltas are relative to the previous value of the same kind in the frame,
- * starting from index.first_ts for ts and 0 for addr and pc.
+ * Records inside a data frame: a uvarint head, then fields. Integers are
+ * LEB128 varints (hp_put_uvarint); "svarint" fields are zigzag-encoded deltas.
+ * The head of an allocation or free is its block's pair id shifted left by
+ * two, with the event kind in the low two bits (hp_enc_alloc, hp_enc_free),
+ * so the common event is one to three bytes; any other record's head is
+ * (tag << 2) | 3, one byte (hp_enc_tag). Events carry no address and no
+ * time of their own: a "pair" names the block's (size, stack) (HP_REC_PAIR),
+ * and time advances by HP_REC_TICK records, at the resolution of a coarse
+ * clock. Each data frame starts a fresh delta context (hp_delta_t): the
+ * current tick is index.first_ts, the pc delta base 0.
  */
 #ifndef HEAPPROF_TRACE_FORMAT_H
 #define HEAPPROF_TRACE_FORMAT_H
@@ -30,7 +35,7 @@
 #include <string.h>
 
 #define HP_TRACE_MAGIC "HEAPPROF" /* 8 bytes, no NUL, opens the file header */
-#define HP_TRACE_VERSION 1u
+#define HP_TRACE_VERSION 2u
 
 /* zstd skippable frames: magic 0x184D2A50..5F, then a u32le payload size. */
 #define HP_SKIP_MAGIC_HEADER 0x184D2A5Eu /* payload: hp_file_header_t */
@@ -42,8 +47,14 @@
 #define HP_MAX_BUILD_ID 64      /* longest build-id stored, in bytes */
 #define HP_MAX_FRAME_RAW (1u << 20) /* largest decompressed data frame */
 
-/* Clock of every timestamp in the trace. */
-#define HP_CLOCK_MONOTONIC_NS 1u /* clock_gettime(CLOCK_MONOTONIC), ns */
+/* Clock of every timestamp in the trace. Version 1 traces used
+ * CLOCK_MONOTONIC (1); version 2 ticks with the coarse clock, whose
+ * resolution is the kernel's tick (1-4 ms), in ns. */
+#define HP_CLOCK_MONOTONIC_NS 1u
+#define HP_CLOCK_MONOTONIC_COARSE_NS 2u /* clock_gettime(CLOCK_MONOTONIC_COARSE), ns */
+
+/* Pair ids are uint32, >= 1. */
+#define HP_MAX_PAIR UINT32_MAX
 
 /*
  * File header, payload of the first skippable frame. All integers little
@@ -74,22 +85,23 @@ typedef struct hp_file_header_s {
 typedef struct hp_frame_index_s {
     uint32_t tid;        /* thread whose records the frame holds; 0 = process */
     uint32_t seq;        /* per-thread frame number, from 0 */
-    uint64_t first_ts;   /* timestamp of the first timed record (or flush time) */
-    uint64_t last_ts;    /* timestamp of the last timed record */
+    uint64_t first_ts;   /* the frame's first tick (or the flush time) */
+    uint64_t last_ts;    /* its last tick */
     uint32_t csize;      /* compressed size of the data frame that follows */
     uint32_t rsize;      /* its decompressed size, <= HP_MAX_FRAME_RAW */
 } hp_frame_index_t;
 
 /*
- * Record tags. "ts" fields are uvarint deltas (timestamps never decrease
- * within a frame); "addr" fields are svarint deltas.
+ * Record tags. HP_REC_ALLOC, HP_REC_FREE and HP_REC_FREE_TEMP are events,
+ * encoded in their head with their pair id (no tag byte); the others start
+ * with the head (tag << 2) | 3.
  */
 enum hp_record_tag {
-    /* An allocation: ts, addr, size (requested bytes), stack (stack id, 0 = none).
-     * In sampled mode only sampled allocations are recorded. */
+    /* An allocation of a block of pair `pair` (head only). In sampled mode
+     * only sampled allocations are recorded. */
     HP_REC_ALLOC = 1,
-    /* A free of a recorded block: ts, addr. In sampled mode only frees of
-     * sampled blocks are recorded. */
+    /* A free of a recorded block of pair `pair` (head only). In sampled mode
+     * only frees of sampled blocks are recorded. */
     HP_REC_FREE = 2,
     /* As HP_REC_FREE, and the freeing thread made no allocation since this
      * block was allocated: a temporary allocation (docs/trace-format.md). */
@@ -118,11 +130,21 @@ enum hp_record_tag {
     /* Thread name: tid, len + bytes (pthread_setname_np / comm). Optional. */
     HP_REC_THREAD_NAME = 8,
     /* Blocks live at exit that no pointer reaches (LeakSanitizer's
-     * definition): n, then n addresses as svarint deltas. Written once, by
+     * definition): n, then n pair ids (uvarint), one per block. Written by
      * a full-mode recorder with HEAPPROF_LEAK_SCAN=1 at a normal exit,
-     * before HP_REC_END; absent = no scan. A large list is split into several records (one per process
-     * frame); the scan's result is their union. */
+     * before HP_REC_END; absent = no scan. A large list is split into
+     * several records (one per process frame); the scan's result is their
+     * union. */
     HP_REC_UNREACHABLE = 9,
+    /* A pair: id (uvarint, >= 1), size (requested bytes), stack (stack id,
+     * 0 = none). Events name blocks by pair id. Written by the thread that
+     * drew the id, before its first event; each id is defined once per
+     * process (ids come from one process-wide counter), while one (size,
+     * stack) may be defined under several ids (one per thread, say). */
+    HP_REC_PAIR = 10,
+    /* Time advances: delta (uvarint, ns) from the frame's current tick to
+     * the new one. The events that follow happened at the new tick. */
+    HP_REC_TICK = 11,
 };
 
 enum hp_end_reason {
@@ -156,8 +178,7 @@ static const char *const hp_fn_names[HP_FN_COUNT] = {
 
 /* Delta context of one data frame. */
 typedef struct hp_delta_s {
-    uint64_t ts;
-    uint64_t addr;
+    uint64_t ts; /* the current tick */
     uint64_t pc;
 } hp_delta_t;
 
@@ -230,37 +251,67 @@ static inline int hp_get_delta(const uint8_t **pp, const uint8_t *end, uint64_t 
 /*
  * Record encoders, one per record type: the recorder and the tests' trace
  * writer both use these, so they cannot drift apart. Each writes one record
- * (tag included) at p and returns the end. The caller guarantees room: a
+ * (head included) at p and returns the end. The caller guarantees room: a
  * fixed record needs at most 1 + 6 * HP_UVARINT_MAX bytes; the variable
- * parts are stated per encoder. Timed records update d->ts, delta fields
- * the matching member of d.
+ * parts are stated per encoder. Delta fields update the matching member of d.
  */
 
-static inline uint8_t *hp_enc_alloc(uint8_t *p, hp_delta_t *d, uint64_t ts, uint64_t addr,
-                                    uint64_t size, uint64_t stack)
+/* The head of a record that is not an event. */
+static inline uint8_t *hp_enc_tag(uint8_t *p, unsigned tag)
 {
-    *p++ = HP_REC_ALLOC;
-    p = hp_put_uvarint(p, ts - d->ts);
-    d->ts = ts;
-    p = hp_put_delta(p, &d->addr, addr);
+    return hp_put_uvarint(p, (uint64_t)tag << 2 | 3u);
+}
+
+/*
+ * Splits a record head: sets *tag, and *pair for an event (tag 1-3).
+ * Returns 0, or -1 for an event with pair 0 (corrupt).
+ */
+static inline int hp_dec_head(uint64_t h, unsigned *tag, uint32_t *pair)
+{
+    if ((h & 3u) == 3u) {
+        *tag = (unsigned)(h >> 2 > 0xffu ? 0xffu : h >> 2);
+        *pair = 0;
+        return 0;
+    }
+    *tag = (unsigned)(h & 3u) + HP_REC_ALLOC;
+    if (h >> 2 == 0 || h >> 2 > HP_MAX_PAIR)
+        return -1;
+    *pair = (uint32_t)(h >> 2);
+    return 0;
+}
+
+static inline uint8_t *hp_enc_alloc(uint8_t *p, uint32_t pair)
+{
+    return hp_put_uvarint(p, (uint64_t)pair << 2);
+}
+
+static inline uint8_t *hp_enc_free(uint8_t *p, int temporary, uint32_t pair)
+{
+    return hp_put_uvarint(p, (uint64_t)pair << 2 | (temporary ? 2u : 1u));
+}
+
+static inline uint8_t *hp_enc_pair(uint8_t *p, uint32_t id, uint64_t size, uint64_t stack)
+{
+    p = hp_enc_tag(p, HP_REC_PAIR);
+    p = hp_put_uvarint(p, id);
     p = hp_put_uvarint(p, size);
     return hp_put_uvarint(p, stack);
 }
 
-static inline uint8_t *hp_enc_free(uint8_t *p, hp_delta_t *d, int temporary, uint64_t ts,
-                                   uint64_t addr)
+/* Moves the frame's current tick to ts (>= d->ts). */
+static inline uint8_t *hp_enc_tick(uint8_t *p, hp_delta_t *d, uint64_t ts)
 {
-    *p++ = temporary ? HP_REC_FREE_TEMP : HP_REC_FREE;
+    p = hp_enc_tag(p, HP_REC_TICK);
     p = hp_put_uvarint(p, ts - d->ts);
     d->ts = ts;
-    return hp_put_delta(p, &d->addr, addr);
+    return p;
 }
 
 /* n pcs: room for n more HP_UVARINT_MAX. */
 static inline uint8_t *hp_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint64_t gen,
                                     const uint64_t *pcs, uint32_t n)
 {
-    *p++ = HP_REC_STACK;
+    p = hp_enc_tag(p, HP_REC_STACK);
     p = hp_put_uvarint(p, id);
     p = hp_put_uvarint(p, gen);
     p = hp_put_uvarint(p, n);
@@ -272,7 +323,7 @@ static inline uint8_t *hp_enc_stack(uint8_t *p, hp_delta_t *d, uint64_t id, uint
 /* The head of HP_REC_MODULES; n hp_enc_module() entries follow. */
 static inline uint8_t *hp_enc_modules_head(uint8_t *p, uint64_t gen, uint64_t n)
 {
-    *p++ = HP_REC_MODULES;
+    p = hp_enc_tag(p, HP_REC_MODULES);
     p = hp_put_uvarint(p, gen);
     return hp_put_uvarint(p, n);
 }
@@ -298,7 +349,7 @@ static inline uint8_t *hp_enc_module(uint8_t *p, uint64_t bias, uint64_t start, 
 static inline uint8_t *hp_enc_counters(uint8_t *p, uint32_t tid, const uint64_t *calls,
                                        const uint64_t *bytes)
 {
-    *p++ = HP_REC_COUNTERS;
+    p = hp_enc_tag(p, HP_REC_COUNTERS);
     p = hp_put_uvarint(p, tid);
     for (int i = 0; i < HP_FN_COUNT; i++) {
         p = hp_put_uvarint(p, calls[i]);
@@ -309,16 +360,16 @@ static inline uint8_t *hp_enc_counters(uint8_t *p, uint32_t tid, const uint64_t 
 
 static inline uint8_t *hp_enc_end(uint8_t *p, uint64_t ts, unsigned reason)
 {
-    *p++ = HP_REC_END;
+    p = hp_enc_tag(p, HP_REC_END);
     p = hp_put_uvarint(p, ts);
     return hp_put_uvarint(p, reason);
 }
 
-/* The head of HP_REC_UNREACHABLE: n address deltas (hp_put_delta on
- * d->addr) follow, room for n * HP_UVARINT_MAX. */
+/* The head of HP_REC_UNREACHABLE: n pair ids (hp_put_uvarint) follow,
+ * room for n * HP_UVARINT_MAX. */
 static inline uint8_t *hp_enc_unreachable_head(uint8_t *p, uint64_t n)
 {
-    *p++ = HP_REC_UNREACHABLE;
+    p = hp_enc_tag(p, HP_REC_UNREACHABLE);
     return hp_put_uvarint(p, n);
 }
 

@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[64], err[512];
     hp_trace_set_max_open((size_t)64 << 20); /* stay far below -rss_limit_mb */
+    hp_trace_set_max_pairs((size_t)1 << 20);  /* ~64 MiB of pair tables at most */
     int fd = memfd_create("fuzz_trace", MFD_CLOEXEC);
     if (fd < 0)
         return 0;

@@ -1,7 +1,9 @@
 /*
- * gen_golden.c - writes tests/golden/small.zst and sampled.zst (the other
- * golden traces are cut or corrupted copies of small.zst, see cases.txt).
- * Not built by the Makefile: the traces are committed. To regenerate them:
+ * gen_golden.c - writes tests/golden/small.zst and sampled.zst, and two
+ * damaged copies of small.zst: truncated.zst (its last 20 bytes cut off,
+ * inside the last data frame) and corrupt.zst (the first frame index's
+ * rsize one more than the frame's real size). Not built by the Makefile:
+ * the traces are committed. To regenerate them:
  *
  *   cc -std=gnu11 -Iinclude -Ianalyzer -Itests/support tests/golden/gen_golden.c \
  *      tests/support/trace_writer.c -lzstd -o /tmp/gen_golden && /tmp/gen_golden tests/golden
@@ -18,6 +20,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include "trace_writer.h"
+
+/* Writes the first n bytes of buf to dir/name. */
+static int spill(const char *dir, const char *name, const uint8_t *buf, size_t n)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(buf, 1, n, f);
+    return fclose(f) || w != n ? -1 : 0;
+}
+
+/* truncated.zst and corrupt.zst from the small trace at path. */
+static int damage(const char *dir, const char *path)
+{
+    static uint8_t buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (spill(dir, "truncated.zst", buf, n - 20))
+        return -1;
+    /* the first index follows the header skippable frame */
+    size_t ix = HP_SKIP_HEADER_SIZE + hp_get_le32(buf + 4);
+    if (hp_get_le32(buf + ix) != HP_SKIP_MAGIC_INDEX)
+        return -1;
+    uint8_t *rsize = buf + ix + HP_SKIP_HEADER_SIZE + 28;
+    hp_put_le32(rsize, hp_get_le32(rsize) + 1);
+    return spill(dir, "corrupt.zst", buf, n);
+}
 
 static void write_trace(const char *path, uint64_t rate, int nchurn)
 {
@@ -81,6 +115,10 @@ int main(int argc, char **argv)
     char p[512];
     snprintf(p, sizeof p, "%s/small.zst", dir);
     write_trace(p, 1, 200);
+    if (damage(dir, p)) {
+        fprintf(stderr, "gen_golden: cannot write the damaged copies of %s\n", p);
+        return 1;
+    }
     snprintf(p, sizeof p, "%s/sampled.zst", dir);
     write_trace(p, 4096, 200);
     return 0;

@@ -25,8 +25,12 @@ expect 2 "unknown KIND" -- --flame=bogus "$trace"
 expect 2 "corrupt.zst: frame 0" -- "$HP_SRC/tests/golden/corrupt.zst"
 expect 0 "--json" -- --help
 expect 0 "heapanalyze" -- --version
-expect 0 '"version":1' -- --json "$trace"
-expect 0 '"version":1' -- "$trace" --json
+expect 0 '"version":2' -- --json "$trace"
+expect 0 '"version":2' -- "$trace" --json
+# a version 1 trace (its header's version field, at byte 16, set to 1)
+cp "$trace" v1.zst
+printf '\001' | dd of=v1.zst bs=1 seek=16 conv=notrunc 2>/dev/null
+expect 2 "version 1 is no longer read; record it again" -- v1.zst
 expect 0 "Leaks: memory never freed" -- "$trace"
 # --top 1: each JSON array holds one site at most
 "$ha" --json --top 1 "$trace" >top.json || fail "--top 1"

@@ -20,7 +20,7 @@ leak_line, peak_line, temp_line = map(int, sys.argv[2:5])
 def eq(name, got, want):
     if got != want:
         sys.exit("%s: got %r, want %r" % (name, got, want))
-eq("version", j["version"], 1)
+eq("version", j["version"], 2)
 eq("sampling_rate", j["sampling_rate"], 1)
 # 7 + 100 + 500 mallocs, 1 calloc, 1 malloc + 1 realloc
 eq("total_allocations", j["total_allocations"], 610)

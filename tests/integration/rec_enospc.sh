@@ -8,7 +8,7 @@ need_analyzer
 mkdir small
 mount -t tmpfs -o size=256k tmpfs small 2>/dev/null || { echo "cannot mount tmpfs"; exit 77; }
 trap 'umount "$HP_TMP/small" 2>/dev/null' EXIT
-HEAPPROF_RATE=1 HEAPPROF_OUT=small/t.zst LD_PRELOAD=$LIB "$BIN/rec_threads" 2>err.txt
+HEAPPROF_RATE=1 HEAPPROF_OUT=small/t.zst LD_PRELOAD=$LIB "$BIN/rec_bulk" 2>err.txt
 rc=$?
 [ $rc = 0 ] || fail "exit status $rc, expected 0"
 [ "$(wc -l <err.txt)" = 1 ] || fail "expected one warning: $(cat err.txt)"

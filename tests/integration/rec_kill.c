@@ -1,6 +1,7 @@
 /*
- * rec_kill.c - killed with SIGKILL mid-run. Mallocs 300000 blocks of 16
- * bytes (several full buffers, flushed as they fill), then, unless the
+ * rec_kill.c - killed with SIGKILL mid-run. Mallocs 2000000 blocks of 16
+ * bytes (a record of a byte or two each: more than one full buffer,
+ * flushed as it fills), then, unless the
  * argument is "noflush", calls heapprof_flush(); then SIGKILLs itself.
  */
 #include <signal.h>
@@ -13,7 +14,7 @@ static void *volatile sink;
 
 int main(int argc, char **argv)
 {
-    for (int i = 0; i < 300000; i++)
+    for (int i = 0; i < 2000000; i++)
         sink = malloc(16);
     if (!(argc > 1 && strcmp(argv[1], "noflush") == 0)) {
         if (!heapprof_active || !heapprof_active())

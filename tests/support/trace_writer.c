@@ -2,7 +2,9 @@
  * trace_writer.c - synthetic trace writer for the analyzer's tests
  * (trace_writer.h). Compresses every frame with zstd level 1. It keeps one
  * buffer per thread and does no validation: tests use it to write valid
- * traces and, through hp_tw_raw, invalid ones.
+ * traces and, through hp_tw_raw and the raw pair writers, invalid ones.
+ * Two small hash maps play the recorder's part: (tid, size, stack) -> pair
+ * id, and live address -> pair id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,19 @@ typedef struct twt_s {
     int timed;
 } twt_t;
 
+/* Open addressing map of (k1, k2) -> v; v 0 = empty or removed (a removed
+ * entry keeps its key and is found again, so probe chains stay intact). */
+typedef struct ent_s {
+    uint64_t k1, k2;
+    uint32_t v;
+    uint8_t used;
+} ent_t;
+
+typedef struct map_s {
+    ent_t *e;
+    size_t n, cap;
+} map_t;
+
 struct hp_tw_s {
     FILE *f;
     twt_t th[MAX_THREADS];
@@ -31,7 +46,52 @@ struct hp_tw_s {
     size_t limit;
     uint8_t *cbuf;
     size_t ccap;
+    uint32_t next_pair;
+    map_t pairs; /* (tid << 32 | stack, size) -> pair id */
+    map_t live;  /* (addr, 0) -> pair id */
 };
+
+static size_t mix(uint64_t a, uint64_t b)
+{
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static ent_t *map_slot(map_t *m, uint64_t k1, uint64_t k2)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = mix(k1, k2) & mask;; i = (i + 1) & mask)
+        if (!m->e[i].used || (m->e[i].k1 == k1 && m->e[i].k2 == k2))
+            return &m->e[i];
+}
+
+static uint32_t map_get(map_t *m, uint64_t k1, uint64_t k2)
+{
+    return m->cap ? map_slot(m, k1, k2)->v : 0;
+}
+
+static int map_put(map_t *m, uint64_t k1, uint64_t k2, uint32_t v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        map_t g = {.cap = m->cap ? m->cap * 2 : 1024};
+        g.e = calloc(g.cap, sizeof(*g.e));
+        if (!g.e)
+            return HP_ERR_NOMEM;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (m->e[i].used && m->e[i].v) {
+                *map_slot(&g, m->e[i].k1, m->e[i].k2) = m->e[i];
+                g.n++;
+            }
+        }
+        free(m->e);
+        *m = g;
+    }
+    ent_t *e = map_slot(m, k1, k2);
+    if (!e->used)
+        m->n++;
+    *e = (ent_t){.k1 = k1, .k2 = k2, .v = v, .used = 1};
+    return 0;
+}
 
 hp_tw_t *hp_tw_open(const char *path, uint64_t rate, uint32_t pid, const char *exe,
                     uint64_t start_ns)
@@ -51,7 +111,7 @@ hp_tw_t *hp_tw_open(const char *path, uint64_t rate, uint32_t pid, const char *e
         return NULL;
     }
     hp_file_header_t h = {.version = HP_TRACE_VERSION, .pid = pid, .ppid = 1,
-                          .clock = HP_CLOCK_MONOTONIC_NS, .rate = rate, .seed = 42,
+                          .clock = HP_CLOCK_MONOTONIC_COARSE_NS, .rate = rate, .seed = 42,
                           .start_ns = start_ns, .start_unix_ns = 1700000000000000000ull};
     memcpy(h.magic, HP_TRACE_MAGIC, 8);
     size_t elen = exe ? strlen(exe) : 0;
@@ -63,6 +123,7 @@ hp_tw_t *hp_tw_open(const char *path, uint64_t rate, uint32_t pid, const char *e
     fwrite(hdr, 1, sizeof(hdr), w->f);
     if (elen)
         fwrite(exe, 1, elen, w->f);
+    w->next_pair = 1;
     return w;
 }
 
@@ -120,18 +181,19 @@ static twt_t *room(hp_tw_t *w, uint32_t tid, size_t need)
     return t;
 }
 
-/* Starts a timed record: the frame's first timestamp anchors the deltas. */
+/* Moves the thread to time ts before an event: the frame's first event
+ * sets its first tick, a later time writes a TICK record. */
 static void timed(twt_t *t, uint64_t ts)
 {
-    if (!t->timed && t->len == 0) {
+    if (!t->timed) {
+        /* records before the first event carry no time */
         t->first_ts = ts;
-        t->d = (hp_delta_t){.ts = ts};
-    } else if (!t->timed) {
-        /* untimed records came first: first_ts was fixed by them */
-        t->d.ts = t->first_ts;
+        t->d.ts = ts;
+        t->timed = 1;
+    } else if (ts > t->d.ts) {
+        t->len = (size_t)(hp_enc_tick(t->buf + t->len, &t->d, ts) - t->buf);
     }
-    t->timed = 1;
-    t->last_ts = ts;
+    t->last_ts = ts > t->last_ts ? ts : t->last_ts;
 }
 
 static void untimed(twt_t *t)
@@ -142,24 +204,82 @@ static void untimed(twt_t *t)
     }
 }
 
-int hp_tw_alloc(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, uint64_t size,
-                uint32_t stack)
+int hp_tw_pair(hp_tw_t *w, uint32_t tid, uint32_t id, uint64_t size, uint32_t stack)
 {
     twt_t *t = room(w, tid, 64);
     if (!t)
         return HP_ERR_NOMEM;
-    timed(t, ts);
-    t->len = (size_t)(hp_enc_alloc(t->buf + t->len, &t->d, ts, addr, size, stack) - t->buf);
+    untimed(t);
+    t->len = (size_t)(hp_enc_pair(t->buf + t->len, id, size, stack) - t->buf);
+    if (id >= w->next_pair && id < HP_MAX_PAIR)
+        w->next_pair = id + 1;
     return 0;
+}
+
+int hp_tw_alloc_pair(hp_tw_t *w, uint32_t tid, uint64_t ts, uint32_t pair)
+{
+    twt_t *t = room(w, tid, 64);
+    if (!t)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    timed(t, ts);
+    t->len = (size_t)(hp_enc_alloc(t->buf + t->len, pair) - t->buf);
+    return 0;
+}
+
+int hp_tw_free_pair(hp_tw_t *w, uint32_t tid, uint64_t ts, uint32_t pair, int temporary)
+{
+    twt_t *t = room(w, tid, 64);
+    if (!t)
+        return HP_ERR_NOMEM;
+    untimed(t);
+    timed(t, ts);
+    t->len = (size_t)(hp_enc_free(t->buf + t->len, temporary, pair) - t->buf);
+    if (pair >= w->next_pair && pair < HP_MAX_PAIR)
+        w->next_pair = pair + 1;
+    return 0;
+}
+
+int hp_tw_alloc(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, uint64_t size,
+                uint32_t stack)
+{
+    uint64_t key = (uint64_t)tid << 32 | stack;
+    uint32_t pair = map_get(&w->pairs, key, size);
+    if (!pair) {
+        pair = w->next_pair;
+        if (map_put(&w->pairs, key, size, pair) || hp_tw_pair(w, tid, pair, size, stack))
+            return HP_ERR_NOMEM;
+    }
+    if (map_put(&w->live, addr, 0, pair))
+        return HP_ERR_NOMEM;
+    return hp_tw_alloc_pair(w, tid, ts, pair);
 }
 
 int hp_tw_free(hp_tw_t *w, uint32_t tid, uint64_t ts, uint64_t addr, int temporary)
 {
-    twt_t *t = room(w, tid, 64);
-    if (!t)
+    uint32_t pair = map_get(&w->live, addr, 0);
+    if (pair)
+        map_slot(&w->live, addr, 0)->v = 0;
+    else
+        pair = w->next_pair++; /* never defined */
+    return hp_tw_free_pair(w, tid, ts, pair, temporary);
+}
+
+uint32_t hp_tw_pair_of(hp_tw_t *w, uint64_t addr)
+{
+    return map_get(&w->live, addr, 0);
+}
+
+int hp_tw_unreachable(hp_tw_t *w, uint32_t tid, const uint32_t *pairs, size_t n)
+{
+    twt_t *t = room(w, tid, 16 + n * HP_UVARINT_MAX);
+    if (!t || 16 + n * HP_UVARINT_MAX > SLACK)
         return HP_ERR_NOMEM;
-    timed(t, ts);
-    t->len = (size_t)(hp_enc_free(t->buf + t->len, &t->d, temporary, ts, addr) - t->buf);
+    untimed(t);
+    uint8_t *p = hp_enc_unreachable_head(t->buf + t->len, n);
+    for (size_t i = 0; i < n; i++)
+        p = hp_put_uvarint(p, pairs[i]);
+    t->len = (size_t)(p - t->buf);
     return 0;
 }
 
@@ -220,8 +340,7 @@ int hp_tw_thread_name(hp_tw_t *w, uint32_t tid, const char *name)
     if (!t || n > 4096)
         return HP_ERR_NOMEM;
     untimed(t);
-    uint8_t *p = t->buf + t->len;
-    *p++ = HP_REC_THREAD_NAME;
+    uint8_t *p = hp_enc_tag(t->buf + t->len, HP_REC_THREAD_NAME);
     p = hp_put_uvarint(p, tid);
     p = hp_put_uvarint(p, n);
     memcpy(p, name, n);
@@ -256,6 +375,8 @@ int hp_tw_close(hp_tw_t *w)
     }
     if (fclose(w->f) && !rc)
         rc = HP_ERR_IO;
+    free(w->pairs.e);
+    free(w->live.e);
     free(w->cbuf);
     free(w);
     return rc;

@@ -88,7 +88,7 @@ static void test_json_top_level_fields(void **state)
     hp_analysis_t *a = load_sample();
     char *j = render(a, 0);
     static const char *const want[] = {
-        "\"version\":1,", "\"sampling_rate\":1,", "\"total_allocations\":4,",
+        "\"version\":2,", "\"sampling_rate\":1,", "\"total_allocations\":4,",
         "\"total_frees\":2,", "\"total_bytes\":5340,", "\"peak_bytes\":5300,",
         "\"leaked_bytes\":340,", "\"leaked_blocks\":2,", "\"temporary_allocations\":1,",
         "\"pid\":99,", "\"complete\":true,", "\"truncated\":false,", "\"samples\":4,",

@@ -38,7 +38,8 @@ static const hp_site_t *site_of(const hp_analysis_t *a, uint32_t id)
  *  50 alloc D 300 s2    450  100  300  50   <- peak
  *  60 free  D (temp)    150  100    0  50
  * Thread 2:
- *  65 free of an unknown address (ignored)
+ *  65 free of a block never allocated in the trace (a pair it never
+ *     defines: ignored, counted as an unknown free)
  *  70 alloc E  10 s1    160  110    0  50
  *  80 free  C           110  110    0   0
  */
@@ -123,20 +124,11 @@ static void test_model_full_mode_exact(void **state)
     hp_analysis_free(a);
 }
 
-/* A later, higher peak replaces the earlier one, per site too. */
-/* One HP_REC_UNREACHABLE record of n addresses, deltas from *prev. */
-static size_t unreachable_rec(uint8_t *buf, uint64_t *prev, const uint64_t *addrs, size_t n)
-{
-    uint8_t *p = buf;
-    p = hp_enc_unreachable_head(p, n);
-    for (size_t i = 0; i < n; i++)
-        p = hp_put_delta(p, prev, addrs[i]);
-    return (size_t)(p - buf);
-}
-
-/* A reachability scan: the blocks it lists that are live at the end are
- * lost (each once, even when listed twice, split over two frames);
- * addresses not live are ignored. Without the record there is no scan. */
+/* A reachability scan lists one pair id per lost block. An entry counts
+ * only against blocks of its pair live at the end (a pair listed twice with
+ * one live block loses one block; an entry of a freed pair is ignored), the
+ * lists of several records (frames) add up, and a pair with two live blocks
+ * listed once loses one of them. Without the record there is no scan. */
 static void test_model_lost_blocks_from_scan(void **state)
 {
     (void)state;
@@ -149,30 +141,83 @@ static void test_model_lost_blocks_from_scan(void **state)
         assert_int_equal(hp_tw_alloc(w, 1, 20, 0xE000, 10, 1), 0);  /* lost */
         assert_int_equal(hp_tw_alloc(w, 1, 30, 0xF000, 40, 3), 0);  /* lost */
         assert_int_equal(hp_tw_alloc(w, 1, 40, 0x5000, 7, 3), 0);
+        assert_int_equal(hp_tw_alloc(w, 1, 41, 0xB000, 30, 4), 0); /* one of these two */
+        assert_int_equal(hp_tw_alloc(w, 1, 42, 0xB100, 30, 4), 0); /* is lost */
+        const uint32_t pe = hp_tw_pair_of(w, 0xE000), pf = hp_tw_pair_of(w, 0xF000);
+        const uint32_t p5 = hp_tw_pair_of(w, 0x5000), pb = hp_tw_pair_of(w, 0xB000);
+        assert_true(pe && pf && p5 && pb && pb == hp_tw_pair_of(w, 0xB100));
         assert_int_equal(hp_tw_free(w, 1, 50, 0x5000, 0), 0); /* freed: not lost */
         if (with_scan) {
-            uint8_t buf[64];
-            uint64_t prev = 0;
-            const uint64_t first[] = {0xE000, 0xF000}, second[] = {0x5000, 0xE000};
-            assert_int_equal(hp_tw_raw(w, 0, buf, unreachable_rec(buf, &prev, first, 2)), 0);
+            const uint32_t first[] = {pe, pf, pb}, second[] = {p5, pe};
+            assert_int_equal(hp_tw_unreachable(w, 0, first, 3), 0);
             assert_int_equal(hp_tw_flush(w, 0), 0);
-            prev = 0; /* a new frame, a new delta context */
-            assert_int_equal(hp_tw_raw(w, 0, buf, unreachable_rec(buf, &prev, second, 2)), 0);
+            assert_int_equal(hp_tw_unreachable(w, 0, second, 2), 0);
             assert_int_equal(hp_tw_flush(w, 0), 0);
         }
         assert_int_equal(hp_tw_end(w, 0, 100, HP_END_EXIT), 0);
         assert_int_equal(hp_tw_close(w), 0);
         assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
-        assert_true(a->leaked_bytes == 150);
+        assert_true(a->leaked_bytes == 210);
         assert_int_equal(a->leak_scan, with_scan);
-        assert_true(a->lost_bytes == (with_scan ? 50 : 0));
-        assert_true(a->lost_blocks == (with_scan ? 2 : 0));
+        assert_true(a->lost_bytes == (with_scan ? 80 : 0));
+        assert_true(a->lost_blocks == (with_scan ? 3 : 0));
         assert_true(site_of(a, 1)->leaked_bytes == 110);
         assert_true(site_of(a, 1)->lost_bytes == (with_scan ? 10 : 0));
         assert_true(site_of(a, 1)->lost_blocks == (with_scan ? 1 : 0));
         assert_true(site_of(a, 3)->lost_bytes == (with_scan ? 40 : 0));
+        assert_true(site_of(a, 4)->leaked_blocks == 2);
+        assert_true(site_of(a, 4)->lost_bytes == (with_scan ? 30 : 0));
+        assert_true(site_of(a, 4)->lost_blocks == (with_scan ? 1 : 0));
         hp_analysis_free(a);
     }
+}
+
+/*
+ * Coarse time: thread 9 frees two blocks of pair 7 in tick 100, in which
+ * thread 20 allocated them; the merge puts thread 9 first. The frees wait
+ * for their pair's allocations and apply right after each: nothing is
+ * unknown, nothing leaks, the peak saw one block, and a temporary free
+ * stays temporary. A free of a pair no allocation ever claims (a pair the
+ * trace never defines, or a pair whose blocks are all freed) is unknown.
+ */
+static void write_cross_thread(const char *p)
+{
+    hp_tw_t *w = hp_tw_open(p, 1, 1, "p", 0);
+    assert_non_null(w);
+    assert_int_equal(hp_tw_free_pair(w, 9, 100, 7, 1), 0);
+    assert_int_equal(hp_tw_free_pair(w, 9, 100, 7, 0), 0);
+    assert_int_equal(hp_tw_free_pair(w, 9, 100, 99, 0), 0); /* never defined */
+    assert_int_equal(hp_tw_pair(w, 20, 7, 4096, 2), 0);
+    assert_int_equal(hp_tw_alloc_pair(w, 20, 100, 7), 0);
+    assert_int_equal(hp_tw_alloc_pair(w, 20, 100, 7), 0);
+    assert_int_equal(hp_tw_pair(w, 20, 8, 10, 3), 0);
+    assert_int_equal(hp_tw_alloc_pair(w, 20, 200, 8), 0);
+    assert_int_equal(hp_tw_free_pair(w, 20, 300, 8, 0), 0);
+    assert_int_equal(hp_tw_free_pair(w, 20, 300, 8, 0), 0); /* one free too many */
+    assert_int_equal(hp_tw_close(w), 0);
+}
+
+static void test_model_free_met_before_its_allocation(void **state)
+{
+    (void)state;
+    char err[512];
+    hp_analysis_t *a;
+    write_cross_thread(hp_tmp_path);
+    assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), 0);
+    assert_int_equal(a->unknown_frees, 2);
+    assert_true(a->leaked_bytes == 0);
+    assert_true(a->leaked_blocks == 0);
+    assert_true(a->peak_bytes == 4096);
+    assert_true(a->peak_blocks == 1);
+    assert_int_equal(a->peak_ns, 100);
+    assert_true(a->temporary_allocations == 1);
+    const hp_site_t *s2 = site_of(a, 2);
+    assert_non_null(s2);
+    assert_true(s2->allocations == 2 && s2->allocated_bytes == 8192);
+    assert_true(s2->peak_bytes == 4096 && s2->temporary_allocations == 1);
+    assert_true(site_of(a, 3)->leaked_bytes == 0);
+    assert_int_equal(a->nsites, 2);
+    hp_analysis_free(a);
 }
 
 static void test_model_peak_moves_to_later_maximum(void **state)
@@ -325,6 +370,14 @@ static void test_model_replay_calls_back_in_order(void **state)
     assert_int_equal(c.n, 8); /* the unknown free is not an event of the heap */
     assert_true(c.ok);
     assert_true(c.live == 110);
+    /* a free met before its allocation comes right after it, at its time */
+    write_cross_thread(hp_tmp_path);
+    c = (cb_t){.ok = 1};
+    assert_int_equal(hp_analysis_replay(hp_tmp_path, on_event, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.n, 6);
+    assert_true(c.ok);
+    assert_true(c.live == 0);
+    assert_int_equal(c.last_ts, 300);
 }
 
 static void test_model_corrupt_trace_fails_cleanly(void **state)
@@ -335,11 +388,11 @@ static void test_model_corrupt_trace_fails_cleanly(void **state)
     hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "p", 0);
     assert_non_null(w);
     assert_int_equal(hp_tw_alloc(w, 1, 1, 0x100, 10, 0), 0);
-    assert_int_equal(hp_tw_raw(w, 1, "\x42", 1), 0);
+    assert_int_equal(hp_tw_raw(w, 1, "\x8f\x03", 2), 0); /* head of tag 99 */
     assert_int_equal(hp_tw_close(w), 0);
     assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), HP_ERR_FORMAT);
     assert_null(a);
-    assert_non_null(strstr(err, "unknown record tag 66"));
+    assert_non_null(strstr(err, "unknown record tag 99"));
 }
 
 /* A corrupt record deep in a trace of many frames (the reader then runs
@@ -356,11 +409,11 @@ static void test_model_corrupt_late_frame_fails_cleanly(void **state)
         assert_int_equal(hp_tw_alloc(w, 1 + (uint32_t)(i % 3), 10 + i, 0x1000 + i * 16, 16, 1), 0);
         assert_int_equal(hp_tw_free(w, 1 + (uint32_t)(i % 3), 10 + i, 0x1000 + i * 16, 0), 0);
     }
-    assert_int_equal(hp_tw_raw(w, 2, "\x42", 1), 0);
+    assert_int_equal(hp_tw_raw(w, 2, "\x8f\x03", 2), 0);
     assert_int_equal(hp_tw_close(w), 0);
     assert_int_equal(hp_analysis_load(hp_tmp_path, &a, err, sizeof(err)), HP_ERR_FORMAT);
     assert_null(a);
-    assert_non_null(strstr(err, "unknown record tag 66"));
+    assert_non_null(strstr(err, "unknown record tag 99"));
     assert_non_null(strstr(err, hp_tmp_path));
     assert_non_null(strstr(err, "(tid 2)"));
 }
@@ -395,6 +448,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_corrupt_late_frame_fails_cleanly, hp_tmp_setup,
                                         hp_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_model_lost_blocks_from_scan, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_model_free_met_before_its_allocation, hp_tmp_setup,
                                         hp_tmp_teardown),
         cmocka_unit_test(test_model_kind_names),
     };

@@ -1,7 +1,8 @@
 /*
  * test_tbuf.c - record encoding and the stack table (preload/tbuf.c).
  *
- * Every record the recorder writes must decode, with the helpers of
+ * Every record the recorder writes (version 2: event heads carrying a
+ * pair, tag heads for the rest) must decode, with the helpers of
  * include/heapprof/trace_format.h, into the values it was given; the stack
  * table must give one id per distinct stack and let exactly one thread
  * emit each stack, even when threads race on the same stack.
@@ -24,26 +25,43 @@ static uint64_t get_u(const uint8_t **p, const uint8_t *end)
     return v;
 }
 
+/* Reads one head; checks its tag (and its pair for an event). */
+static void expect_head(const uint8_t **p, const uint8_t *end, unsigned tag, uint32_t pair)
+{
+    unsigned t = 0;
+    uint32_t id = 0;
+    assert_int_equal(hp_dec_head(get_u(p, end), &t, &id), 0);
+    assert_int_equal(t, tag);
+    assert_int_equal(id, pair);
+}
+
 static void test_tbuf_records_round_trip(void **state)
 {
     (void)state;
     uint8_t buf[8192], *p = buf;
-    hp_delta_t enc = {1000, 0, 0};
-    const uintptr_t pcs[4] = {0x7f0000001234u, 0x55550000abcdu, 0x7f0000001000u, 0x1u};
+    hp_delta_t enc = {.ts = 1000}, dec = enc;
+    const uint64_t pcs[4] = {0x401000, 0x401234, 0x7f0000001000u, 0x400800};
     uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
-    for (int i = 0; i < HP_FN_COUNT; i++)
-        calls[i] = (uint64_t)i * 1000003u, bytes[i] = (uint64_t)i << 40;
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        calls[i] = (uint64_t)i * 1000003u;
+        bytes[i] = (uint64_t)i << 40;
+    }
     p = hp_enc_stack(p, &enc, 7, 2, pcs, 4);
-    p = hp_enc_alloc(p, &enc, 1000, 0x7f00deadbe00u, 123, 7);
-    p = hp_enc_alloc(p, &enc, 1500, 0x55aa00000010u, 0, 0);
-    p = hp_enc_free(p, &enc, 0, 1500, 0x7f00deadbe00u);
-    p = hp_enc_free(p, &enc, 1, UINT64_C(1) << 62, 0x55aa00000010u);
+    p = hp_enc_pair(p, 5, 123, 7);
+    p = hp_enc_alloc(p, 5);
+    p = hp_enc_tick(p, &enc, 5000000);
+    p = hp_enc_pair(p, HP_MAX_PAIR, UINT64_C(1) << 40, 0);
+    p = hp_enc_alloc(p, HP_MAX_PAIR);
+    p = hp_enc_free(p, 0, 5);
+    p = hp_enc_free(p, 1, HP_MAX_PAIR);
     p = hp_enc_counters(p, 4242, calls, bytes);
     p = hp_enc_end(p, UINT64_C(9) << 50, HP_END_EXEC);
-    const uint8_t *q = buf, *end = p;
-    hp_delta_t dec = {1000, 0, 0}; /* index.first_ts, 0, 0 */
+    p = hp_enc_unreachable_head(p, 2);
+    p = hp_put_uvarint(p, 5);
+    p = hp_put_uvarint(p, HP_MAX_PAIR);
 
-    assert_int_equal(*q++, HP_REC_STACK);
+    const uint8_t *q = buf, *end = p;
+    expect_head(&q, end, HP_REC_STACK, 0);
     assert_int_equal(get_u(&q, end), 7);
     assert_int_equal(get_u(&q, end), 2);
     assert_int_equal(get_u(&q, end), 4);
@@ -51,40 +69,44 @@ static void test_tbuf_records_round_trip(void **state)
         assert_int_equal(hp_get_delta(&q, end, &dec.pc), 0);
         assert_true(dec.pc == pcs[i]);
     }
-    assert_int_equal(*q++, HP_REC_ALLOC);
-    dec.ts += get_u(&q, end);
-    assert_true(dec.ts == 1000);
-    assert_int_equal(hp_get_delta(&q, end, &dec.addr), 0);
-    assert_true(dec.addr == 0x7f00deadbe00u);
+    expect_head(&q, end, HP_REC_PAIR, 0);
+    assert_int_equal(get_u(&q, end), 5);
     assert_int_equal(get_u(&q, end), 123);
     assert_int_equal(get_u(&q, end), 7);
-    assert_int_equal(*q++, HP_REC_ALLOC);
+    expect_head(&q, end, HP_REC_ALLOC, 5);
+    expect_head(&q, end, HP_REC_TICK, 0);
     dec.ts += get_u(&q, end);
-    assert_true(dec.ts == 1500);
-    assert_int_equal(hp_get_delta(&q, end, &dec.addr), 0);
-    assert_true(dec.addr == 0x55aa00000010u);
+    assert_true(dec.ts == 5000000);
+    expect_head(&q, end, HP_REC_PAIR, 0);
+    assert_true(get_u(&q, end) == HP_MAX_PAIR);
+    assert_true(get_u(&q, end) == UINT64_C(1) << 40);
     assert_int_equal(get_u(&q, end), 0);
-    assert_int_equal(get_u(&q, end), 0);
-    assert_int_equal(*q++, HP_REC_FREE);
-    dec.ts += get_u(&q, end);
-    assert_true(dec.ts == 1500);
-    assert_int_equal(hp_get_delta(&q, end, &dec.addr), 0);
-    assert_true(dec.addr == 0x7f00deadbe00u);
-    assert_int_equal(*q++, HP_REC_FREE_TEMP);
-    dec.ts += get_u(&q, end);
-    assert_true(dec.ts == UINT64_C(1) << 62);
-    assert_int_equal(hp_get_delta(&q, end, &dec.addr), 0);
-    assert_true(dec.addr == 0x55aa00000010u);
-    assert_int_equal(*q++, HP_REC_COUNTERS);
+    expect_head(&q, end, HP_REC_ALLOC, HP_MAX_PAIR);
+    expect_head(&q, end, HP_REC_FREE, 5);
+    expect_head(&q, end, HP_REC_FREE_TEMP, HP_MAX_PAIR);
+    expect_head(&q, end, HP_REC_COUNTERS, 0);
     assert_int_equal(get_u(&q, end), 4242);
     for (int i = 0; i < HP_FN_COUNT; i++) {
         assert_true(get_u(&q, end) == calls[i]);
         assert_true(get_u(&q, end) == bytes[i]);
     }
-    assert_int_equal(*q++, HP_REC_END);
-    assert_true(get_u(&q, end) == UINT64_C(9) << 50); /* absolute */
+    expect_head(&q, end, HP_REC_END, 0);
+    assert_true(get_u(&q, end) == UINT64_C(9) << 50);
     assert_int_equal(get_u(&q, end), HP_END_EXEC);
+    expect_head(&q, end, HP_REC_UNREACHABLE, 0);
+    assert_int_equal(get_u(&q, end), 2);
+    assert_int_equal(get_u(&q, end), 5);
+    assert_true(get_u(&q, end) == HP_MAX_PAIR);
     assert_ptr_equal(q, end);
+
+    /* An event head without a pair is corrupt; a tag head never is. */
+    unsigned t;
+    uint32_t id;
+    assert_int_equal(hp_dec_head(0, &t, &id), -1);
+    assert_int_equal(hp_dec_head(2, &t, &id), -1);
+    assert_int_equal(hp_dec_head((uint64_t)HP_REC_END << 2 | 3, &t, &id), 0);
+    assert_int_equal(t, HP_REC_END);
+    assert_int_equal(hp_dec_head(((uint64_t)HP_MAX_PAIR + 1) << 2, &t, &id), -1);
 }
 
 static void test_tbuf_stack_table_dedups(void **state)

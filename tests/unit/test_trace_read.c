@@ -62,24 +62,45 @@ static void test_trace_read_round_trip(void **state)
     assert_string_equal(hp_trace_exe(t), "/usr/bin/example");
     assert_int_equal(hp_trace_nframes(t), 2);
 
+    /* (100, stack 1) is pair 1, (50, stack 1) pair 2: one slot each */
     assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
     assert_int_equal(ev.tag, HP_REC_ALLOC);
     assert_int_equal(ev.tid, 7);
     assert_int_equal(ev.ts, 1100);
-    assert_int_equal(ev.addr, 0x10000);
+    assert_int_equal(ev.pair, 1);
+    assert_int_equal(ev.slot, 0);
+    assert_true(ev.defined);
     assert_int_equal(ev.size, 100);
     assert_int_equal(ev.stack_id, 1);
     assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
-    assert_int_equal(ev.addr, 0x10080);
+    assert_int_equal(ev.pair, 2);
+    assert_int_equal(ev.slot, 1);
+    assert_int_equal(ev.ts, 1200);
     assert_int_equal(ev.size, 50);
     assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
     assert_int_equal(ev.tag, HP_REC_FREE);
-    assert_int_equal(ev.addr, 0x10000);
+    assert_int_equal(ev.pair, 1);
+    assert_int_equal(ev.slot, 0);
+    assert_true(ev.defined); /* frees carry the pair's size and stack too */
+    assert_int_equal(ev.size, 100);
     assert_int_equal(ev.ts, 1300);
     assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
     assert_int_equal(ev.tag, HP_REC_FREE_TEMP);
-    assert_int_equal(ev.addr, 0x10080);
+    assert_int_equal(ev.pair, 2);
+    assert_int_equal(ev.ts, 1400);
     assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 0);
+    assert_int_equal(hp_trace_npairs(t), 2);
+    uint64_t psize;
+    uint32_t pslot, pstack;
+    assert_int_equal(hp_trace_pair(t, 2, &pslot, &psize, &pstack), 1);
+    assert_int_equal(pslot, 1);
+    assert_int_equal(psize, 50);
+    assert_int_equal(pstack, 1);
+    assert_int_equal(hp_trace_pair(t, 3, &pslot, &psize, &pstack), 0);
+    assert_int_equal(pslot, UINT32_MAX);
+    const uint32_t *lost;
+    size_t nlost;
+    assert_int_equal(hp_trace_unreachable(t, &lost, &nlost), 0); /* no scan */
 
     const hp_trace_stack_t *st = hp_trace_stack(t, 1);
     assert_non_null(st);
@@ -147,12 +168,171 @@ static void test_trace_read_merges_threads_by_time(void **state)
         prev_size[k] = ev.size;
         prev_ts = ev.ts;
         prev_tid = ev.tid;
-        assert_int_equal(ev.addr, 0x1000 + ev.size * 16);
+        /* every size is its own pair, defined by its thread */
+        assert_true(ev.defined);
+        assert_int_equal(ev.pair, ev.size + 1);
         n++;
     }
     assert_int_equal(rc, 0);
     assert_int_equal(n, 3000);
     hp_trace_close(t);
+}
+
+/* PAIR and TICK records, raw: a free another thread makes in the same tick
+ * is met before the PAIR of its allocating thread (lower tid first), so it
+ * comes undefined; the slot is the one the PAIR then fills. The scan lists
+ * pair ids, one per block. */
+static void test_trace_read_pairs_and_ticks(void **state)
+{
+    (void)state;
+    char err[512];
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
+    assert_non_null(w);
+    assert_int_equal(hp_tw_free_pair(w, 5, 100, 7, 1), 0);
+    assert_int_equal(hp_tw_pair(w, 10, 7, 24, 3), 0);
+    assert_int_equal(hp_tw_alloc_pair(w, 10, 100, 7), 0);
+    assert_int_equal(hp_tw_alloc_pair(w, 10, 250, 7), 0); /* a TICK of 150 first */
+    assert_int_equal(hp_tw_pair(w, 10, 8, 1u << 20, 0), 0);
+    assert_int_equal(hp_tw_alloc_pair(w, 10, 250, 8), 0);  /* same tick: no TICK */
+    assert_int_equal(hp_tw_free_pair(w, 10, 4000, 7, 0), 0);
+    const uint32_t lost[] = {7, 7, 12};
+    assert_int_equal(hp_tw_unreachable(w, 0, lost, 3), 0);
+    assert_int_equal(hp_tw_close(w), 0);
+
+    hp_trace_t *t;
+    hp_trace_event_t ev;
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
+    assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
+    assert_int_equal(ev.tid, 5);
+    assert_int_equal(ev.tag, HP_REC_FREE_TEMP);
+    assert_int_equal(ev.ts, 100);
+    assert_int_equal(ev.pair, 7);
+    assert_int_equal(ev.slot, 0);
+    assert_false(ev.defined);
+    assert_int_equal(ev.size, 0);
+    assert_int_equal(ev.stack_id, 0);
+    assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
+    assert_int_equal(ev.tid, 10);
+    assert_int_equal(ev.tag, HP_REC_ALLOC);
+    assert_int_equal(ev.ts, 100);
+    assert_int_equal(ev.slot, 0);
+    assert_true(ev.defined);
+    assert_int_equal(ev.size, 24);
+    assert_int_equal(ev.stack_id, 3);
+    assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
+    assert_int_equal(ev.ts, 250);
+    assert_int_equal(ev.pair, 7);
+    assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
+    assert_int_equal(ev.ts, 250);
+    assert_int_equal(ev.pair, 8);
+    assert_int_equal(ev.slot, 1);
+    assert_int_equal(ev.size, 1u << 20);
+    assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 1);
+    assert_int_equal(ev.tag, HP_REC_FREE);
+    assert_int_equal(ev.ts, 4000);
+    assert_true(ev.defined);
+    assert_int_equal(ev.size, 24);
+    assert_int_equal(hp_trace_next(t, &ev, err, sizeof(err)), 0);
+    assert_int_equal(hp_trace_last_ts(t), 4000);
+    const uint32_t *ids;
+    size_t n;
+    assert_int_equal(hp_trace_unreachable(t, &ids, &n), 1);
+    assert_int_equal(n, 3);
+    assert_memory_equal(ids, lost, sizeof(lost));
+    hp_trace_close(t);
+}
+
+/* Pair ids anywhere in 32 bits (a hostile or a fork child's trace): each id
+ * keeps one slot, whether it is indexed directly or through the hash, also
+ * when the direct range later grows over an id first met in the hash. */
+static void test_trace_read_sparse_pair_ids(void **state)
+{
+    (void)state;
+    char err[512];
+    enum { NSPARSE = 3000, NDENSE = 1100000 };
+    static uint32_t sparse[NSPARSE];
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
+    assert_non_null(w);
+    srand(99);
+    sparse[0] = HP_MAX_PAIR;   /* the largest id there is */
+    sparse[1] = 1500000;       /* above the direct range at first, in it at the end */
+    for (int i = 2; i < NSPARSE; i++)
+        sparse[i] = 0x10000000u + (uint32_t)rand() % 0xE0000000u + (uint32_t)i;
+    for (int i = 0; i < NSPARSE; i++) {
+        assert_int_equal(hp_tw_pair(w, 1, sparse[i], 1000u + (uint32_t)i, 0), 0);
+        assert_int_equal(hp_tw_alloc_pair(w, 1, 10, sparse[i]), 0);
+    }
+    for (uint32_t id = 1; id <= NDENSE; id++)
+        assert_int_equal(hp_tw_pair(w, 1, id, 1, 0), 0);
+    for (int i = 0; i < NSPARSE; i++)
+        assert_int_equal(hp_tw_free_pair(w, 1, 20, sparse[i], 0), 0);
+    assert_int_equal(hp_tw_close(w), 0);
+
+    hp_trace_t *t;
+    hp_trace_event_t ev;
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
+    int rc, n = 0;
+    while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1) {
+        int i = n % NSPARSE;
+        assert_int_equal(ev.pair, sparse[i]);
+        assert_true(ev.defined);
+        assert_int_equal(ev.size, 1000u + (uint32_t)i);
+        if (n < NSPARSE) {
+            assert_int_equal(ev.tag, HP_REC_ALLOC);
+            assert_int_equal(ev.slot, (uint32_t)i);
+        } else {
+            assert_int_equal(ev.tag, HP_REC_FREE);
+            assert_int_equal(ev.slot, (uint32_t)i); /* the same slot as its allocation */
+        }
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 2 * NSPARSE);
+    assert_int_equal(hp_trace_npairs(t), NSPARSE + NDENSE);
+    uint32_t slot;
+    uint64_t size;
+    assert_int_equal(hp_trace_pair(t, 1500000, &slot, &size, NULL), 1);
+    assert_int_equal(slot, 1);
+    assert_int_equal(size, 1001);
+    assert_int_equal(hp_trace_pair(t, HP_MAX_PAIR, &slot, &size, NULL), 1);
+    assert_int_equal(slot, 0);
+    assert_int_equal(hp_trace_pair(t, 0, &slot, NULL, NULL), 0);
+    assert_int_equal(slot, UINT32_MAX);
+    hp_trace_close(t);
+}
+
+/* More distinct pair ids than the limit: a clear error, not a table that
+ * grows without bound; the same trace reads fine under a higher limit. */
+static void test_trace_read_bounds_pair_ids(void **state)
+{
+    (void)state;
+    char err[512];
+    hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
+    assert_non_null(w);
+    for (uint32_t i = 0; i < 101; i++) /* frees of pairs never defined count too */
+        assert_int_equal(hp_tw_free_pair(w, 1, 10, 0x80000000u + i * 977u, 0), 0);
+    assert_int_equal(hp_tw_close(w), 0);
+    hp_trace_t *t;
+    hp_trace_event_t ev;
+    int rc, n = 0;
+    hp_trace_set_max_pairs(100);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
+    while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1)
+        n++;
+    assert_int_equal(rc, HP_ERR_FORMAT);
+    assert_int_equal(n, 99); /* the reader decodes one event ahead of the merge */
+    assert_non_null(strstr(err, "more than 100 distinct pair ids"));
+    assert_non_null(strstr(err, "frame 0"));
+    hp_trace_close(t);
+    hp_trace_set_max_pairs(101);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), 0);
+    n = 0;
+    while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1)
+        n++;
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 101);
+    hp_trace_close(t);
+    hp_trace_set_max_pairs(HP_TRACE_MAX_PAIRS);
 }
 
 static long file_size(const char *p)
@@ -270,6 +450,9 @@ static void test_trace_read_random_files(void **state)
     free(valid);
 }
 
+/* The one-byte head of a record that is not an event (tag < 64). */
+#define H(tag) ((uint8_t)((tag) << 2 | 3))
+
 /* Hostile records inside a valid zstd frame: clear errors naming the frame. */
 static void test_trace_read_rejects_hostile_records(void **state)
 {
@@ -279,19 +462,33 @@ static void test_trace_read_rejects_hostile_records(void **state)
         size_t n;
         const char *msg;
     } cases[] = {
-        {{99}, 1, "unknown record tag 99"},
-        {{HP_REC_STACK, 1, 0, 200, 1}, 5, "deeper than HP_MAX_FRAMES"},
-        {{HP_REC_ALLOC, 0x80, 0x80}, 3, "truncated record"},
-        {{HP_REC_ALLOC, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0},
-         14, "varint overflow"},
-        {{HP_REC_MODULES, 1, 1, 0, 0, 0, 0xff, 0xff, 0x03}, 9, "HP_MAX_PATH"},
-        {{HP_REC_STACK, 0, 0, 0}, 4, "stack id out of range"},
+        {{0x8f, 0x03}, 2, "unknown record tag 99"}, /* head 99 << 2 | 3 = 399 */
+        {{H(HP_REC_ALLOC)}, 1, "unknown record tag 1"}, /* events have no tag head */
+        {{H(HP_REC_STACK), 1, 0, 200, 1}, 5, "deeper than HP_MAX_FRAMES"},
+        {{0x80, 0x80}, 2, "truncated record"},
+        {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, 10, "varint overflow"},
+        {{H(HP_REC_MODULES), 1, 1, 0, 0, 0, 0xff, 0xff, 0x03}, 9, "HP_MAX_PATH"},
+        {{H(HP_REC_STACK), 0, 0, 0}, 4, "stack id out of range"},
+        /* corrupt heads: an event of pair 0, or of a pair id above 32 bits */
+        {{0x00}, 1, "event of pair id 0"},
+        {{0x02}, 1, "event of pair id 0"},
+        {{0x81, 0x80, 0x80, 0x80, 0x40}, 5, "above HP_MAX_PAIR"},
+        /* an allocation must follow its pair's definition in its thread */
+        {{5 << 2}, 1, "allocation of pair 5, which its thread did not define first"},
+        {{H(HP_REC_PAIR), 0, 8, 0}, 4, "pair id out of range"},
+        {{H(HP_REC_PAIR), 0x80, 0x80, 0x80, 0x80, 0x10, 8, 0}, 8, "pair id out of range"},
+        {{H(HP_REC_PAIR), 9, 8, 0x80, 0x80, 0x80, 0x80, 0x10}, 8, "stack id out of range"},
+        {{H(HP_REC_PAIR), 1, 2, 0}, 4, "pair 1 defined again with another size or stack"},
+        {{H(HP_REC_TICK), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 11,
+         "tick beyond the clock's range"},
+        {{H(HP_REC_UNREACHABLE), 2, 1, 0}, 4, "pair id out of range"},
+        {{H(HP_REC_UNREACHABLE), 9, 1}, 3, "unreachable list longer than its frame"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[512];
         hp_tw_t *w = hp_tw_open(hp_tmp_path, 1, 1, "x", 0);
         assert_non_null(w);
-        assert_int_equal(hp_tw_alloc(w, 3, 5, 0x100, 1, 0), 0);
+        assert_int_equal(hp_tw_alloc(w, 3, 5, 0x100, 1, 0), 0); /* defines pair 1 */
         assert_int_equal(hp_tw_raw(w, 3, cases[i].bytes, cases[i].n), 0);
         assert_int_equal(hp_tw_close(w), 0);
         hp_trace_t *t;
@@ -301,7 +498,8 @@ static void test_trace_read_rejects_hostile_records(void **state)
         while ((rc = hp_trace_next(t, &ev, err, sizeof(err))) == 1)
             ;
         assert_int_equal(rc, HP_ERR_FORMAT);
-        assert_non_null(strstr(err, cases[i].msg));
+        if (!strstr(err, cases[i].msg))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].msg);
         assert_non_null(strstr(err, "frame 0"));
         assert_non_null(strstr(err, "offset"));
         hp_trace_close(t);
@@ -426,6 +624,11 @@ static void test_trace_read_rejects_other_version(void **state)
     spill(hp_tmp_path, b, n);
     assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), HP_ERR_VERSION);
     assert_non_null(strstr(err, "version 99"));
+    /* version 1 (addresses and exact times) is no longer read: say so */
+    hp_put_le32(b + 8 + 8, 1);
+    spill(hp_tmp_path, b, n);
+    assert_int_equal(hp_trace_open(hp_tmp_path, &t, err, sizeof(err)), HP_ERR_VERSION);
+    assert_non_null(strstr(err, "trace format version 1 is no longer read; record it again"));
     free(b);
 }
 
@@ -434,6 +637,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_trace_read_round_trip, hp_tmp_setup, hp_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_trace_read_merges_threads_by_time, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_pairs_and_ticks, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_sparse_pair_ids, hp_tmp_setup,
+                                        hp_tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_read_bounds_pair_ids, hp_tmp_setup,
                                         hp_tmp_teardown),
         cmocka_unit_test_setup_teardown(test_trace_read_truncated_files, hp_tmp_setup,
                                         hp_tmp_teardown),

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Blocks allocated by one thread and freed by another (full mode, coarse
+# ticks): every free pairs with its allocation although the merge often
+# meets the free first, so nothing of handoff_alloc leaks, no free is
+# unknown, and the only leak is main's 10 blocks of 4096 bytes.
+set -u
+lib=$HP_BUILD/libheapprof.so
+[ -f "$lib" ] || { echo "libheapprof.so is not built"; exit 77; }
+command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
+HEAPPROF_RATE=1 HEAPPROF_OUT="$HP_TMP/h.zst" LD_PRELOAD="$lib" \
+    "$HP_BUILD/tests/integration/ana_handoff" || exit 1
+"$HP_BUILD/heapanalyze" --json --top 0 "$HP_TMP/h.zst" >h.json || exit 1
+python3 - h.json <<'PY' || exit 1
+import json, sys
+j = json.load(open(sys.argv[1]))
+def mine(site):
+    return site["stack"] and site["stack"][0]["function"] == "handoff_alloc"
+alloc = sum(s["allocations"] for s in j["hotspots"] if mine(s))
+leaked = sum(s["leaked_blocks"] for s in j["leaks"] if mine(s))
+if alloc != 200000 or leaked != 0:
+    sys.exit("handoff_alloc: %d allocations, %d blocks leaked; want 200000, 0" % (alloc, leaked))
+if j["unknown_frees"] != 0:
+    sys.exit("unknown_frees %d, want 0" % j["unknown_frees"])
+# main's 10 blocks; the runtime may keep a few blocks of its own (stdio, TLS)
+big = [s for s in j["leaks"] if s["leaked_bytes"] == 40960 and s["leaked_blocks"] == 10]
+if len(big) != 1:
+    sys.exit("main's 10 blocks of 4096 bytes not reported as one leak")
+if j["total_frees"] < 200000 or not j["complete"]:
+    sys.exit("total_frees %d, complete %s" % (j["total_frees"], j["complete"]))
+print("handoff ok")
+PY
