@@ -1,13 +1,12 @@
 /*
- * unwind.h - call stack capture with libunwind.
+ * unwind.h - call stack capture.
  *
  * Captures the return addresses of the current thread's stack, innermost
  * first, dropping every frame inside libheapprof.so itself so that the
  * first pc is the return address into the caller of the allocation
- * function. Callers hold the reentrancy guard (libunwind may allocate).
- * The capture is inline: every frame of ours between the allocation hook
- * and unw_backtrace is one more step for libunwind on every recorded
- * allocation, so the caller inlines it (and tbuf.c its own helpers).
+ * function. The pcs are exactly those libunwind's unw_backtrace reports
+ * (unwind.c explains how, and why it is cheaper). Callers hold the
+ * reentrancy guard (libunwind may allocate).
  */
 #ifndef HP_PRELOAD_UNWIND_H
 #define HP_PRELOAD_UNWIND_H
@@ -21,7 +20,11 @@
 
 #include "heapprof/trace_format.h"
 
-/* Records libheapprof.so's own address range [lo, hi) (frames to skip). */
+/*
+ * Records libheapprof.so's own address range [lo, hi) (frames to skip) and
+ * sets up the rule table of the fast walk (when its mapping fails, every
+ * capture uses unw_backtrace). Called once, before the first capture.
+ */
 void hp_unwind_init(uintptr_t lo, uintptr_t hi);
 
 /*
@@ -30,6 +33,23 @@ void hp_unwind_init(uintptr_t lo, uintptr_t hi);
  * lock, which libunwind needs, and the child would hang (see init.c).
  */
 void hp_unwind_enable(int on);
+
+/*
+ * Fills buf[0..max) with the return addresses of the caller's stack,
+ * innermost first, starting with the return address into the caller, and
+ * returns how many (0 <= n <= max). The result equals what unw_backtrace
+ * called at the same place would give (from the return address into its
+ * caller on). Uses the cached unwind rules when every frame has one, else
+ * unw_backtrace (and then learns the rules of the frames it saw).
+ * Precondition: 1 <= max <= HP_UNWIND_BUF; the caller holds the reentrancy
+ * guard.
+ */
+int hp_unwind_walk(uintptr_t *buf, int max);
+
+/* The calling thread's captures so far: by the cached rules (fast), those
+ * of them that reused a recent stack, whole or its outer part (reused),
+ * and by unw_backtrace (slow). For tests and benchmarks. */
+void hp_unwind_stats(uint64_t *fast, uint64_t *slow, uint64_t *reused);
 
 /* Our own frames that may lie above the first foreign one. */
 #define HP_UNWIND_SKIP_MAX 24
@@ -52,7 +72,7 @@ static inline __attribute__((always_inline)) int hp_unwind_capture(uintptr_t *bu
     *pcs = buf;
     if (!__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED))
         return 0;
-    int n = unw_backtrace((void **)buf, HP_UNWIND_BUF);
+    int n = hp_unwind_walk(buf, HP_UNWIND_BUF);
     int i = 0;
     while (i < n && buf[i] >= hp_unwind_lo && buf[i] < hp_unwind_hi)
         i++;
