@@ -129,7 +129,11 @@ int hp_liveset_insert(uintptr_t p, uint32_t pair)
     filter_add(p, 1); /* before the slot: a remove that finds p sees the filter */
     for (uint32_t i = 0; i < PROBE; i++) {
         uint32_t at = (h + i) & mask;
-        uintptr_t v = __atomic_load_n(&slots[at], __ATOMIC_RELAXED);
+        /* CAS before any load: the first touch of a page of the table is
+         * then one write fault. A load first would map the zero page and
+         * the CAS take a second, copy-on-write fault (with a TLB
+         * shootdown of every CPU running a thread of the process). */
+        uintptr_t v = 0;
         while (v <= 1) {
             /* Acquire: the remove that left a tombstone here read its
              * pair before releasing the slot. */
