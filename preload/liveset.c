@@ -12,9 +12,10 @@
  * key is taken and read before it is released: only the block's owner,
  * which got the pointer from the allocation that inserted it, removes it.
  * It does not grow: a full window means the block goes untracked (it then looks leaked; see
- * docs/sampling.md). In front of the table, a counting filter (one 16-bit
- * counter per hash bucket of addresses, saturating) answers "certainly
- * absent" for most unsampled frees with one cached load; saturated
+ * docs/sampling.md). In front of the table, a counting filter (one 8-bit
+ * counter per 512-byte granule of addresses, saturating; liveset.h)
+ * answers "certainly absent" for most unrecorded frees with one cached
+ * load; saturated
  * ("pinned") buckets also route NULL, bootstrap arena blocks and, in full
  * mode, every pointer to free()'s slow path. It does not
  * allocate or lock.
@@ -31,23 +32,23 @@
 #define SLOTS_LOG_FULL 27
 #define PROBE 64
 
-uint16_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
+uint8_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
 static uintptr_t *slots;
 static uint32_t *pairs;
 static unsigned slots_log;
 static uint32_t mask; /* slots - 1 */
 
-static inline uint16_t *filter_of(uintptr_t p)
+static inline uint8_t *filter_of(uintptr_t p)
 {
-    return &hp_liveset_filter[((uint64_t)p * 0x9e3779b97f4a7c15u) >> (64 - HP_LIVESET_FILTER_LOG)];
+    return &hp_liveset_filter[hp_liveset_bucket(p)];
 }
 
 static void filter_add(uintptr_t p, int d)
 {
-    uint16_t *f = filter_of(p), v = __atomic_load_n(f, __ATOMIC_RELAXED);
+    uint8_t *f = filter_of(p), v = __atomic_load_n(f, __ATOMIC_RELAXED);
     /* A saturated counter stays saturated: the bucket then always probes. */
-    while (v != UINT16_MAX && !__atomic_compare_exchange_n(f, &v, (uint16_t)(v + d), 0,
-                                                           __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+    while (v != UINT8_MAX && !__atomic_compare_exchange_n(f, &v, (uint8_t)(v + d), 0,
+                                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         ;
 }
 
@@ -91,13 +92,13 @@ void hp_liveset_reset(void)
     if (!map_table(slots, slots_log))
         slots = NULL;
     for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
-        if (hp_liveset_filter[i] != UINT16_MAX)
+        if (hp_liveset_filter[i] != UINT8_MAX)
             hp_liveset_filter[i] = 0;
 }
 
 void hp_liveset_pin(uintptr_t p)
 {
-    __atomic_store_n(filter_of(p), UINT16_MAX, __ATOMIC_RELEASE);
+    __atomic_store_n(filter_of(p), UINT8_MAX, __ATOMIC_RELEASE);
 }
 
 void hp_liveset_saturate(void)

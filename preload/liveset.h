@@ -33,37 +33,62 @@ int hp_liveset_remove(uintptr_t p, uint32_t *pair);
 
 /*
  * Makes the filter answer "maybe" for p's bucket for good (saturates its
- * counter). free() then takes its slow path for p: used for NULL and the
- * bootstrap arena's blocks, which the fast path must not hand to the real
- * free. Lock-free, never allocates; safe before hp_liveset_init().
+ * counter; the bucket covers p's whole granule). free() then takes its
+ * slow path for p: used for NULL and the bootstrap arena's blocks, which
+ * the fast path must not hand to the real free. Lock-free, never
+ * allocates; safe before hp_liveset_init().
  */
 void hp_liveset_pin(uintptr_t p);
 
 /* Saturates every bucket: every free takes the slow path (full mode). */
 void hp_liveset_saturate(void);
 
+/*
+ * The free() filter: 2^HP_LIVESET_FILTER_LOG 8-bit counters (32 KiB), one
+ * per granule of 2^HP_LIVESET_GRANULE_LOG (512) bytes of address space,
+ * saturating. The index keeps address locality: within a window of
+ * 2^(GRANULE_LOG + FILTER_LOG) bytes (16 MiB) consecutive granules have
+ * consecutive buckets, so a 32 KiB stretch of heap shares one cache line of
+ * the filter and the lines a program's frees touch stay in L1d (a hashed
+ * index touched a random line of a table larger than L1d on nearly every
+ * free). Each window is rotated by a multiplicative hash of its number, so
+ * heaps at equal offsets of nearby windows (glibc's thread arenas, 64 MiB
+ * apart) do not share buckets (else each thread's frees would probe the
+ * map for the other threads' samples too). A free that merely shares a
+ * granule with a live sampled block probes the map for nothing: about
+ * GRANULE / RATE of the frees (0.1% at the default rate), plus aliasing
+ * between windows as the live samples approach the number of buckets.
+ */
 #define HP_LIVESET_FILTER_LOG 15
+#define HP_LIVESET_GRANULE_LOG 9
+
+extern uint8_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG] __attribute__((visibility("hidden")));
+
+/* The filter bucket of p, in [0, 2^HP_LIVESET_FILTER_LOG); liveset.c counts
+ * in the same buckets. */
+static inline uint32_t hp_liveset_bucket(uintptr_t p)
+{
+    uint32_t win = (uint32_t)(p >> (HP_LIVESET_GRANULE_LOG + HP_LIVESET_FILTER_LOG));
+    uint32_t rot = (win * 0x9e3779b1u) >> (32 - HP_LIVESET_FILTER_LOG);
+    return ((uint32_t)(p >> HP_LIVESET_GRANULE_LOG) + rot) & ((1u << HP_LIVESET_FILTER_LOG) - 1);
+}
 
 /*
  * The free() fast path: returns 0 when p is certainly not in the set, 1
- * when it may be (then call hp_liveset_remove). A 64 KiB table of counters
- * indexed by a hash of the address: one load from a table that stays in
- * cache, instead of a probe into the 32 MiB set, for the common case of a
- * pointer that was not sampled.
+ * when it may be (then call hp_liveset_remove): one load from the filter,
+ * instead of a probe into the map, for the common case of a pointer that
+ * was not recorded.
  */
 static inline int hp_liveset_maybe(uintptr_t p)
 {
-    extern uint16_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG]
-        __attribute__((visibility("hidden")));
-    uint32_t i = (uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15u) >> (64 - HP_LIVESET_FILTER_LOG));
 #if defined(__x86_64__)
-    /* A compare with memory (one aligned 16-bit load, as relaxed as the
-     * atomic one) instead of a load and a test. */
+    /* A compare with memory (one byte load, as relaxed as the atomic one)
+     * instead of a load and a test. */
     int ne;
-    __asm__("cmpw $0, %1" : "=@ccne"(ne) : "m"(hp_liveset_filter[i]));
+    __asm__("cmpb $0, %1" : "=@ccne"(ne) : "m"(hp_liveset_filter[hp_liveset_bucket(p)]));
     return ne;
 #else
-    return __atomic_load_n(&hp_liveset_filter[i], __ATOMIC_RELAXED) != 0;
+    return __atomic_load_n(&hp_liveset_filter[hp_liveset_bucket(p)], __ATOMIC_RELAXED) != 0;
 #endif
 }
 
