@@ -33,6 +33,7 @@
 #include "real.h"
 #include "tbuf.h"
 #include "unwind.h"
+#include "vmem.h"
 #include "writer.h"
 
 int hp_init_state;
@@ -171,9 +172,8 @@ static void do_init(void)
      * only a leak check asks for it. Failure: no scan, recording goes on. */
     if (hp_options.rate == 1 && hp_options.leak_scan)
         hp_leakscan_init();
-    void *m =
-        mmap(NULL, HP_MAX_FRAME_RAW, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
+    void *m = hp_vmem_map(HP_MAX_FRAME_RAW, 0);
+    if (!m)
         goto out;
     mod_buf = m;
     uintptr_t lo = 0, hi = 0;

@@ -58,6 +58,7 @@
 #include "real.h"
 #include "tbuf.h"
 #include "unwind.h" /* libunwind, and hp_unwind_on */
+#include "vmem.h"
 
 #define SLOTS_LOG 23
 #define SLOTS (1u << SLOTS_LOG)
@@ -90,9 +91,8 @@ static uint64_t touched[PAGES / 64];
 int hp_leakscan_init(void)
 {
     if (!table) {
-        void *m = mmap(NULL, (size_t)SLOTS * sizeof(slot_t), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (m == MAP_FAILED)
+        void *m = hp_vmem_map((size_t)SLOTS * sizeof(slot_t), 1);
+        if (!m)
             return HP_ERR_NOMEM;
         table = m;
     }

@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 
 #include "heapprof/error.h"
+#include "vmem.h"
 
 #define SLOTS_LOG_SAMPLED 22
 #define SLOTS_LOG_FULL 27
@@ -57,10 +58,13 @@ static size_t table_bytes(unsigned log)
     return ((size_t)1 << log) * (sizeof(uintptr_t) + sizeof(uint32_t));
 }
 
+/* A new table (at == NULL), or fresh zero pages in place of table at. */
 static void *map_table(void *at, unsigned log)
 {
+    if (!at)
+        return hp_vmem_map(table_bytes(log), 1);
     void *m = mmap(at, table_bytes(log), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     return m == MAP_FAILED ? NULL : m;
 }
 

@@ -45,6 +45,7 @@
 #include "options.h"
 #include "sampler.h"
 #include "unwind.h"
+#include "vmem.h"
 #include "writer.h"
 
 __thread hp_tls_t hp_tls = {.guard = HP_TLS_DETACHED};
@@ -136,9 +137,7 @@ static uint32_t next_id;
 
 static void *map_noreserve(size_t sz)
 {
-    void *m =
-        mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return m == MAP_FAILED ? NULL : m;
+    return hp_vmem_map(sz, 1);
 }
 
 /* Empties th's pair cache: fresh zero pages, the old ones are dropped. */
@@ -236,9 +235,8 @@ static hp_thread_t *attach(void)
             break;
     }
     if (!th) {
-        void *m = mmap(NULL, sizeof(hp_thread_t), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
+        void *m = hp_vmem_map(sizeof(hp_thread_t), 0);
+        if (!m)
             return NULL;
         th = m;
         th->in_use = 1;

@@ -51,6 +51,7 @@
 
 #include "cfi.h"
 #include "init.h"
+#include "vmem.h"
 
 uintptr_t hp_unwind_lo, hp_unwind_hi;
 int hp_unwind_on = 1;
@@ -309,9 +310,8 @@ static __attribute__((noinline)) unw_thread_t *state_attach(void)
             break;
     }
     if (!ts) {
-        void *m =
-            mmap(NULL, sizeof *ts, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
+        void *m = hp_vmem_map(sizeof *ts, 0);
+        if (!m)
             return NULL;
         ts = m;
         ts->in_use = 1;
@@ -539,9 +539,8 @@ void hp_unwind_init(uintptr_t lo, uintptr_t hi)
     hp_unwind_lo = lo;
     hp_unwind_hi = hi;
     if (!table) {
-        void *m = mmap(NULL, TABLE_SIZE * sizeof(rule_slot_t), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (m != MAP_FAILED) {
+        void *m = hp_vmem_map(TABLE_SIZE * sizeof(rule_slot_t), 1);
+        if (m) {
             table_modgen = hp_init_modgen();
             __atomic_store_n(&table, (rule_slot_t *)m, __ATOMIC_RELEASE);
         }

@@ -25,6 +25,7 @@
 #include "heapprof/error.h"
 #include "heapprof/trace_format.h"
 #include "log.h"
+#include "vmem.h"
 
 /* zstd's default level: on version 2 records (a byte or two per event) it
  * makes full-mode traces of allocator-heavy programs about 40% smaller
@@ -45,12 +46,12 @@ int hp_writer_init(void)
     if (cctx)
         return 0;
     size_t ws = ZSTD_estimateCCtxSize(LEVEL);
-    void *w = mmap(NULL, ws, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (w == MAP_FAILED)
+    void *w = hp_vmem_map(ws, 0);
+    if (!w)
         return HP_ERR_NOMEM;
     out_cap = HP_SKIP_HEADER_SIZE + HP_FRAME_INDEX_SIZE + ZSTD_compressBound(HP_MAX_FRAME_RAW);
-    void *o = mmap(NULL, out_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (o == MAP_FAILED) {
+    void *o = hp_vmem_map(out_cap, 0);
+    if (!o) {
         munmap(w, ws);
         return HP_ERR_NOMEM;
     }

@@ -1,0 +1,25 @@
+/*
+ * vmem.h - the recorder's own memory mappings, kept out of the program's way.
+ *
+ * Every table and buffer of the recorder is an anonymous mapping. Placed
+ * where mmap places the program's mappings, they would move every later
+ * mapping of the program, and some programs allocate according to where
+ * their mappings land (gcc's cc1 adds a 32 KiB page-table block per 16 MiB
+ * region of its garbage-collected pages): profiling would change what the
+ * program does. So each mapping asks for an address in a region far below
+ * that area, handed out in increasing order.
+ */
+#ifndef HP_PRELOAD_VMEM_H
+#define HP_PRELOAD_VMEM_H
+
+#include <stddef.h>
+
+/*
+ * Maps size bytes of zeroed, private, read-write memory (MAP_NORESERVE
+ * when noreserve: only touched pages cost memory). The address is a hint:
+ * when its range is taken or does not exist, the kernel picks another.
+ * Returns NULL on failure. Lock-free, never allocates; async-signal-safe.
+ */
+void *hp_vmem_map(size_t size, int noreserve);
+
+#endif
