@@ -24,7 +24,6 @@
 
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "heapprof/error.h"
 #include "vmem.h"
@@ -58,15 +57,6 @@ static size_t table_bytes(unsigned log)
     return ((size_t)1 << log) * (sizeof(uintptr_t) + sizeof(uint32_t));
 }
 
-/* A new table (at == NULL), or fresh zero pages in place of table at. */
-static void *map_table(void *at, unsigned log)
-{
-    if (!at)
-        return hp_vmem_map(table_bytes(log), 1);
-    void *m = mmap(at, table_bytes(log), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    return m == MAP_FAILED ? NULL : m;
-}
 
 int hp_liveset_init(int full)
 {
@@ -76,9 +66,9 @@ int hp_liveset_init(int full)
      * that much address space gets the small table (blocks beyond it then
      * go untracked). */
     unsigned log = full ? SLOTS_LOG_FULL : SLOTS_LOG_SAMPLED;
-    void *m = map_table(NULL, log);
+    void *m = hp_vmem_map(table_bytes(log), 1);
     if (!m && full)
-        m = map_table(NULL, log = SLOTS_LOG_SAMPLED);
+        m = hp_vmem_map(table_bytes(log = SLOTS_LOG_SAMPLED), 1);
     if (!m)
         return HP_ERR_NOMEM;
     slots_log = log;
@@ -92,8 +82,7 @@ void hp_liveset_reset(void)
 {
     if (!slots)
         return;
-    /* Fresh zero pages; the old ones go back without being copied. */
-    if (!map_table(slots, slots_log))
+    if (hp_vmem_zero(slots, table_bytes(slots_log)))
         slots = NULL;
     for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
         if (hp_liveset_filter[i] != UINT8_MAX)

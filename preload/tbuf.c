@@ -33,7 +33,6 @@
 #include <sched.h>
 #include <string.h>
 #include <linux/membarrier.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -100,7 +99,7 @@ struct hp_thread_s {
     hp_sampler_t sampler;
     size_t len;
     hp_delta_t delta;
-    uint64_t first_ts, last_ts;
+    uint64_t first_ts; /* the frame's first tick; delta.ts is its last */
     int have_ts;
     stk_memo_t memo[STK_MEMO];
     pair_slot_t *pairs; /* PAIR_SLOTS, mmap'd; NULL: no cache */
@@ -135,17 +134,10 @@ static uintptr_t *pcs_arena;
 static size_t pcs_used;
 static uint32_t next_id;
 
-static void *map_noreserve(size_t sz)
-{
-    return hp_vmem_map(sz, 1);
-}
-
-/* Empties th's pair cache: fresh zero pages, the old ones are dropped. */
+/* Empties th's pair cache. */
 static void pairs_reset(hp_thread_t *th)
 {
-    if (th->pairs &&
-        mmap(th->pairs, PAIR_SLOTS * sizeof(pair_slot_t), PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+    if (th->pairs && hp_vmem_zero(th->pairs, PAIR_SLOTS * sizeof(pair_slot_t)))
         th->pairs = NULL;
 }
 
@@ -153,20 +145,18 @@ int hp_tbuf_init(void)
 {
     membarrier_setup();
     if (!stk)
-        stk = map_noreserve(STK_SLOTS * sizeof(stk_slot_t));
+        stk = hp_vmem_map(STK_SLOTS * sizeof(stk_slot_t), 1);
     if (!pcs_arena)
-        pcs_arena = map_noreserve(PCS_ARENA);
+        pcs_arena = hp_vmem_map(PCS_ARENA, 1);
     return stk && pcs_arena ? 0 : HP_ERR_NOMEM;
 }
 
 void hp_tbuf_stack_reset(void)
 {
-    if (stk)
-        mmap(stk, STK_SLOTS * sizeof(stk_slot_t), PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (pcs_arena)
-        mmap(pcs_arena, PCS_ARENA, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    /* A failure means no stacks from here on (hp_tbuf_stack_id tests stk). */
+    if ((stk && hp_vmem_zero(stk, STK_SLOTS * sizeof(stk_slot_t))) ||
+        (pcs_arena && hp_vmem_zero(pcs_arena, PCS_ARENA)))
+        stk = NULL;
     pcs_used = 0;
     next_id = 0;
 }
@@ -240,7 +230,7 @@ static hp_thread_t *attach(void)
             return NULL;
         th = m;
         th->in_use = 1;
-        th->pairs = map_noreserve(PAIR_SLOTS * sizeof(pair_slot_t));
+        th->pairs = hp_vmem_map(PAIR_SLOTS * sizeof(pair_slot_t), 1);
         hp_thread_t *head = __atomic_load_n(&registry, __ATOMIC_RELAXED);
         do
             th->next = head;
@@ -327,9 +317,9 @@ static int flush_thread(hp_thread_t *th)
     uint64_t now = 0;
     if (!th->have_ts) {
         now = hp_tbuf_now();
-        th->first_ts = th->last_ts = now;
+        th->first_ts = th->delta.ts = now;
     }
-    int rc = hp_writer_frame(th->tid, th->seq, th->first_ts, th->last_ts, th->buf, th->len);
+    int rc = hp_writer_frame(th->tid, th->seq, th->first_ts, th->delta.ts, th->buf, th->len);
     th->seq++;
     th->len = 0;
     th->have_ts = 0;
@@ -358,7 +348,6 @@ static inline void tick(hp_thread_t *th)
     } else if (now > th->delta.ts) {
         th->len = (size_t)(hp_enc_tick(th->buf + th->len, &th->delta, now) - th->buf);
     }
-    th->last_ts = th->delta.ts;
 }
 
 /*

@@ -25,3 +25,10 @@ void *hp_vmem_map(size_t size, int noreserve)
                    MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0), -1, 0);
     return m == MAP_FAILED ? NULL : m;
 }
+
+int hp_vmem_zero(void *at, size_t size)
+{
+    void *m = mmap(at, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    return m == MAP_FAILED ? -1 : 0;
+}

@@ -22,4 +22,12 @@
  */
 void *hp_vmem_map(size_t size, int noreserve);
 
+/*
+ * Empties the mapping [at, at + size) made by hp_vmem_map(size, 1): fresh
+ * zero pages replace the old ones, which go back without being copied
+ * (a fork child drops its parent's tables this way). Returns 0, or -1 when
+ * the kernel refused (the range is then unmapped: drop the pointer).
+ */
+int hp_vmem_zero(void *at, size_t size);
+
 #endif

@@ -3,14 +3,12 @@
 # ticks): every free pairs with its allocation although the merge often
 # meets the free first, so nothing of handoff_alloc leaks, no free is
 # unknown, and the only leak is main's 10 blocks of 4096 bytes.
-set -u
-lib=$HP_BUILD/libheapprof.so
-[ -f "$lib" ] || { echo "libheapprof.so is not built"; exit 77; }
+. "$HP_SRC/tests/integration/rec_lib.inc"
+need_analyzer
 command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
-HEAPPROF_RATE=1 HEAPPROF_OUT="$HP_TMP/h.zst" LD_PRELOAD="$lib" \
-    "$HP_BUILD/tests/integration/ana_handoff" || exit 1
-"$HP_BUILD/heapanalyze" --json --top 0 "$HP_TMP/h.zst" >h.json || exit 1
-python3 - h.json <<'PY' || exit 1
+HEAPPROF_RATE=1 HEAPPROF_OUT=h.zst LD_PRELOAD=$LIB "$BIN/ana_handoff" || fail "ana_handoff failed"
+"$ANA" --json --top 0 h.zst >h.json || fail "heapanalyze --json failed"
+python3 - h.json <<'PY' || fail "figures"
 import json, sys
 j = json.load(open(sys.argv[1]))
 def mine(site):
