@@ -8,7 +8,8 @@
  * Profiler code brackets itself with hp_guard_enter()/hp_guard_leave(). The
  * depth is part of the hot initial-exec TLS block (tbuf.h), so reading it
  * never allocates and shares the TLS address computation with the hot path;
- * the malloc hot path does not even read it (the guard parks the countdown).
+ * the hot paths do not even read it (the guard parks the countdown and
+ * free()'s mask).
  */
 #ifndef HP_PRELOAD_GUARD_H
 #define HP_PRELOAD_GUARD_H
@@ -24,9 +25,10 @@ static inline int hp_guard_active(void)
 /*
  * Marks the calling thread as running profiler code. Nests. The outermost
  * enter parks the countdown in hp_tls.held and replaces it with
- * HP_TLS_GUARDED, so every allocation hook takes its slow path (which
- * forwards without counting) while the guard is held; profiler code
- * therefore reads and sets the countdown as hp_tls.held.
+ * HP_TLS_GUARDED, and free()'s mask in hp_tls.fmask_held and replaces it
+ * with 0, so every hook takes its slow path (which forwards without
+ * counting) while the guard is held; profiler code therefore reads and sets
+ * them as hp_tls.held and hp_tls.fmask_held.
  */
 static inline void hp_guard_enter(void)
 {
@@ -39,8 +41,10 @@ static inline void hp_guard_enter(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (outer) {
         t->held = t->countdown;
+        t->fmask_held = t->fmask;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         t->countdown = HP_TLS_GUARDED;
+        t->fmask = 0;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }
 }
@@ -52,6 +56,7 @@ static inline void hp_guard_leave(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if ((t->guard & HP_TLS_DEPTH) == 1) {
         t->countdown = t->held;
+        t->fmask = t->fmask_held;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }
     t->guard--;

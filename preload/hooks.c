@@ -52,12 +52,22 @@ static void *arena(size_t n, size_t align)
 }
 
 /*
- * malloc, calloc and free are the hot path: no test of "resolved" (the
- * pointers start as bootstrap stubs, real.c) and none of the guard (a held
- * guard parks the countdown, so a guarded call crosses it and the slow half
- * forwards it uncounted).
+ * malloc, calloc, free and realloc are the hot path: no test of "resolved"
+ * (the pointers start as bootstrap stubs, real.c) and none of the guard (a
+ * held guard parks the countdown and free()'s mask, so a guarded call takes
+ * the slow half, which forwards it uncounted).
+ *
+ * A request under TAIL_MAX bytes that is not sampled is counted before the
+ * real call, which then ends the hook as a tail call: no frame of ours
+ * around the allocator. Such a request refused by the allocator (out of
+ * memory) is still counted, as a call and its bytes. Larger requests, and
+ * every request in full mode (each one is sampled), are counted after a
+ * successful call only: a failed call counts nothing.
  */
-HP_EXPORT void *malloc(size_t n)
+#define TAIL_MAX ((size_t)1 << 16)
+
+/* Counted after the call (large requests). */
+__attribute__((noinline)) static void *malloc_exact(size_t n)
 {
     void *p = hp_real.malloc(n);
     if (UNLIKELY(!p))
@@ -65,12 +75,55 @@ HP_EXPORT void *malloc(size_t n)
     return hp_tbuf_alloc(HP_FN_MALLOC, p, n);
 }
 
-HP_EXPORT void *calloc(size_t nmemb, size_t size)
+/* The countdown was crossed before the call: allocate, then sample. */
+__attribute__((noinline)) static void *malloc_crossed(size_t n)
+{
+    void *p = hp_real.malloc(n);
+    if (UNLIKELY(!p)) {
+        hp_tbuf_untake(n);
+        return p;
+    }
+    return hp_tbuf_alloc_slow(HP_FN_MALLOC, p, n);
+}
+
+HP_EXPORT void *malloc(size_t n)
+{
+    if (UNLIKELY(n >= TAIL_MAX))
+        return malloc_exact(n);
+    if (UNLIKELY(hp_tbuf_take(&hp_tls.countdown, n)))
+        return malloc_crossed(n);
+    hp_tbuf_count(HP_FN_MALLOC, n);
+    return hp_real.malloc(n);
+}
+
+/* Counted after the call: large requests and nmemb * size overflows. */
+__attribute__((noinline)) static void *calloc_exact(size_t nmemb, size_t size)
 {
     void *p = hp_real.calloc(nmemb, size);
     if (UNLIKELY(!p))
         return p;
     return hp_tbuf_alloc(HP_FN_CALLOC, p, nmemb * size);
+}
+
+__attribute__((noinline)) static void *calloc_crossed(size_t nmemb, size_t size)
+{
+    void *p = hp_real.calloc(nmemb, size);
+    if (UNLIKELY(!p)) {
+        hp_tbuf_untake(nmemb * size);
+        return p;
+    }
+    return hp_tbuf_alloc_slow(HP_FN_CALLOC, p, nmemb * size);
+}
+
+HP_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+    size_t n;
+    if (UNLIKELY(__builtin_mul_overflow(nmemb, size, &n)) || UNLIKELY(n >= TAIL_MAX))
+        return calloc_exact(nmemb, size);
+    if (UNLIKELY(hp_tbuf_take(&hp_tls.countdown, n)))
+        return calloc_crossed(nmemb, size);
+    hp_tbuf_count(HP_FN_CALLOC, n);
+    return hp_real.calloc(nmemb, size);
 }
 
 static inline void account_free(void *p)
@@ -80,9 +133,10 @@ static inline void account_free(void *p)
     hp_tbuf_free_end(p, tracked, pair);
 }
 
-/* Everything but counting an untracked free: NULL, arena blocks, a held
- * guard, an unattached thread, a pointer that may be recorded. */
-__attribute__((noinline, cold)) static void free_slow(void *p)
+/* Everything free()'s test sends here: NULL, arena blocks, a held guard,
+ * an unattached thread, a pointer that may be recorded; and every free in
+ * full mode or at rates below HP_PLACE_MIN_RATE. */
+__attribute__((noinline)) static void free_slow(void *p)
 {
     if (!p || hp_real_in_arena(p))
         return;
@@ -91,12 +145,12 @@ __attribute__((noinline, cold)) static void free_slow(void *p)
     hp_real.free(p);
 }
 
-/* One test of the TLS guard word (depth or detached) and one of the liveset
- * filter, where NULL and the arena's blocks have pinned buckets; then a
- * count and a tail call. */
+/* One test of the address against the thread's mask (tbuf.h), which NULL,
+ * the arena's blocks, recorded blocks, a held guard and an unattached
+ * thread all fail; then a count and a tail call. */
 HP_EXPORT void free(void *p)
 {
-    if (UNLIKELY(hp_tbuf_held()) || UNLIKELY(hp_liveset_maybe((uintptr_t)p))) {
+    if (UNLIKELY(!hp_tbuf_free_fast(p))) {
         free_slow(p);
         return;
     }
@@ -125,7 +179,7 @@ static void *realloc_common(void *p, size_t n, int fn, void *(*call)(void *, siz
     }
     hp_tbuf_free_end(p, tracked, pair);
     if (q)
-        hp_tbuf_alloc(fn, q, n);
+        q = hp_tbuf_alloc(fn, q, n);
     return q;
 }
 
@@ -145,29 +199,38 @@ static void *arena_realloc(void *p, size_t n)
     return q;
 }
 
-/* NULL, arena blocks, a held guard, an unattached thread, a tracked block. */
-__attribute__((noinline, cold)) static void *realloc_slow(void *p, size_t n)
+/* What free()'s test sends here, and sizes 0 (realloc(p, 0) frees p) and
+ * TAIL_MAX or more: counted after the call. */
+__attribute__((noinline)) static void *realloc_slow(void *p, size_t n)
 {
     if (UNLIKELY(p && hp_real_in_arena(p)))
         return arena_realloc(p, n);
     return realloc_common(p, n, HP_FN_REALLOC, call_realloc, n, 0);
 }
 
-/* The same tests as free() select the slow path; hp_real.realloc starts as
+/* p is unrecorded and the thread attached; the countdown was crossed. */
+__attribute__((noinline)) static void *realloc_crossed(void *p, size_t n)
+{
+    void *q = hp_real.realloc(p, n);
+    if (UNLIKELY(!q)) {
+        hp_tbuf_untake(n);
+        return NULL; /* failed: p is untouched, nothing happened */
+    }
+    hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
+    return hp_tbuf_alloc_slow(HP_FN_REALLOC, q, n);
+}
+
+/* The same test as free() selects the slow path; hp_real.realloc starts as
  * a bootstrap stub like malloc's. */
 HP_EXPORT void *realloc(void *p, size_t n)
 {
-    if (UNLIKELY(hp_tbuf_held()) || UNLIKELY(hp_liveset_maybe((uintptr_t)p)))
+    if (UNLIKELY(!hp_tbuf_free_fast(p)) || UNLIKELY(n - 1 >= TAIL_MAX - 1))
         return realloc_slow(p, n);
-    void *q = hp_real.realloc(p, n);
-    if (UNLIKELY(!q)) {
-        if (n != 0)
-            return NULL; /* failed: p is untouched, nothing happened */
-        hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1); /* realloc(p, 0) freed p */
-        return NULL;
-    }
+    if (UNLIKELY(hp_tbuf_take(&hp_tls.countdown, n)))
+        return realloc_crossed(p, n);
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
-    return hp_tbuf_alloc(HP_FN_REALLOC, q, n);
+    hp_tbuf_count(HP_FN_REALLOC, n);
+    return hp_real.realloc(p, n);
 }
 
 HP_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -200,7 +263,7 @@ HP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     }
     int rc = hp_real.posix_memalign(out, align, n);
     if (rc == 0 && !hp_guard_active())
-        hp_tbuf_alloc(HP_FN_POSIX_MEMALIGN, *out, n);
+        *out = hp_tbuf_alloc(HP_FN_POSIX_MEMALIGN, *out, n);
     return rc;
 }
 
@@ -210,7 +273,7 @@ HP_EXPORT void *aligned_alloc(size_t align, size_t n)
         return arena(n, align);
     void *p = hp_real.aligned_alloc ? hp_real.aligned_alloc(align, n) : hp_real.memalign(align, n);
     if (p && !hp_guard_active())
-        hp_tbuf_alloc(HP_FN_ALIGNED_ALLOC, p, n);
+        p = hp_tbuf_alloc(HP_FN_ALIGNED_ALLOC, p, n);
     return p;
 }
 
@@ -220,7 +283,7 @@ HP_EXPORT void *memalign(size_t align, size_t n)
         return arena(n, align);
     void *p = hp_real.memalign(align, n);
     if (p && !hp_guard_active())
-        hp_tbuf_alloc(HP_FN_MEMALIGN, p, n);
+        p = hp_tbuf_alloc(HP_FN_MEMALIGN, p, n);
     return p;
 }
 
@@ -230,7 +293,7 @@ HP_EXPORT void *valloc(size_t n)
         return arena(n, 4096);
     void *p = hp_real.valloc(n);
     if (p && !hp_guard_active())
-        hp_tbuf_alloc(HP_FN_VALLOC, p, n);
+        p = hp_tbuf_alloc(HP_FN_VALLOC, p, n);
     return p;
 }
 
@@ -250,7 +313,7 @@ HP_EXPORT void *pvalloc(size_t n)
         p = hp_real.memalign(page, (r & ~(page - 1)) ? (r & ~(page - 1)) : page);
     }
     if (p && !hp_guard_active())
-        hp_tbuf_alloc(HP_FN_PVALLOC, p, n);
+        p = hp_tbuf_alloc(HP_FN_PVALLOC, p, n);
     return p;
 }
 

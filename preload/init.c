@@ -151,7 +151,7 @@ static void postfork_child(void)
         hp_log_reset();
         __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELAXED);
         if (open_trace_child() == 0)
-            hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1);
+            hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1, hp_options.rate);
         else
             hp_init_stop();
     }
@@ -184,7 +184,7 @@ static void do_init(void)
     if (open_trace(0))
         goto out;
     pthread_atfork(prefork, postfork_parent, postfork_child);
-    hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1);
+    hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1, hp_options.rate);
     ok = 1;
 out:
     __atomic_store_n(&hp_init_state, ok ? HP_ST_RECORDING : HP_ST_OFF, __ATOMIC_RELEASE);

@@ -14,11 +14,9 @@
  * It does not grow: a full window means the block goes untracked (it then looks leaked; see
  * docs/sampling.md). In front of the table, a counting filter (one 8-bit
  * counter per 512-byte granule of addresses, saturating; liveset.h)
- * answers "certainly absent" for most unrecorded frees with one cached
- * load; saturated
- * ("pinned") buckets also route NULL, bootstrap arena blocks and, in full
- * mode, every pointer to free()'s slow path. It does not
- * allocate or lock.
+ * answers "certainly absent" for most unrecorded frees that reach it with
+ * one cached load; in full mode it is saturated and every free probes the
+ * map. It does not allocate or lock.
  */
 #include "liveset.h"
 
@@ -87,11 +85,6 @@ void hp_liveset_reset(void)
     for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
         if (hp_liveset_filter[i] != UINT8_MAX)
             hp_liveset_filter[i] = 0;
-}
-
-void hp_liveset_pin(uintptr_t p)
-{
-    __atomic_store_n(filter_of(p), UINT8_MAX, __ATOMIC_RELEASE);
 }
 
 void hp_liveset_saturate(void)

@@ -19,7 +19,7 @@
 int hp_liveset_init(int full);
 
 /* Drops every entry (fork child: the parent's samples are not ours).
- * Saturated filter buckets stay saturated (pins). */
+ * Saturated filter buckets stay saturated (full mode). */
 void hp_liveset_reset(void);
 
 /* Adds p (non-NULL, not already present) with its pair id. Returns 0, or
@@ -31,22 +31,13 @@ int hp_liveset_insert(uintptr_t p, uint32_t pair);
  * recorded), else 0. */
 int hp_liveset_remove(uintptr_t p, uint32_t *pair);
 
-/*
- * Makes the filter answer "maybe" for p's bucket for good (saturates its
- * counter; the bucket covers p's whole granule). free() then takes its
- * slow path for p: used for NULL and the bootstrap arena's blocks, which
- * the fast path must not hand to the real free. Lock-free, never
- * allocates; safe before hp_liveset_init().
- */
-void hp_liveset_pin(uintptr_t p);
-
-/* Saturates every bucket: every free takes the slow path (full mode). */
+/* Saturates every bucket: every free probes the map (full mode). */
 void hp_liveset_saturate(void);
 
 /*
- * The free() filter: 2^HP_LIVESET_FILTER_LOG 8-bit counters (32 KiB), one
- * per granule of 2^HP_LIVESET_GRANULE_LOG (512) bytes of address space,
- * saturating. The index keeps address locality: within a window of
+ * The filter of free()'s slow path: 2^HP_LIVESET_FILTER_LOG 8-bit counters
+ * (32 KiB), one per granule of 2^HP_LIVESET_GRANULE_LOG (512) bytes of
+ * address space, saturating. The index keeps address locality: within a window of
  * 2^(GRANULE_LOG + FILTER_LOG) bytes (16 MiB) consecutive granules have
  * consecutive buckets, so a 32 KiB stretch of heap shares one cache line of
  * the filter and the lines a program's frees touch stay in L1d (a hashed
@@ -74,10 +65,10 @@ static inline uint32_t hp_liveset_bucket(uintptr_t p)
 }
 
 /*
- * The free() fast path: returns 0 when p is certainly not in the set, 1
- * when it may be (then call hp_liveset_remove): one load from the filter,
- * instead of a probe into the map, for the common case of a pointer that
- * was not recorded.
+ * Returns 0 when p is certainly not in the set, 1 when it may be (then call
+ * hp_liveset_remove): one load from the filter, instead of a probe into the
+ * map, for the frees that free()'s address test could not clear (tbuf.h,
+ * HP_PLACE_MASK) and that were not recorded.
  */
 static inline int hp_liveset_maybe(uintptr_t p)
 {

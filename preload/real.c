@@ -2,10 +2,11 @@
  * real.c - resolves the real allocator and serves the bootstrap arena.
  *
  * dlsym() itself may call calloc/malloc before any real function pointer is
- * known; those calls land in a 256 KiB static arena (bump allocator with an
- * 16-byte size header per block). free() and realloc() recognize arena
- * blocks by address (free() after its filter sent them to the slow path)
- * and never pass them to the real allocator. This module
+ * known; those calls land in a 1 MiB static arena (bump allocator with an
+ * 16-byte size header per block, each block at the start of a page).
+ * free() and realloc() recognize arena blocks by address (on their slow
+ * path, where the page start sends them: tbuf.h, HP_PLACE_MASK) and never
+ * pass them to the real allocator. This module
  * does not count or record anything: it only finds the functions.
  */
 #include "real.h"
@@ -18,7 +19,6 @@
 
 #include "guard.h"
 #include "heapprof/error.h"
-#include "liveset.h"
 
 int hp_real_state; /* 0 unresolved, 1 resolving, 2 ready, 3 failed */
 
@@ -99,8 +99,8 @@ static size_t arena_used;
 
 void *hp_real_arena_alloc(size_t size, size_t align)
 {
-    if (align < 16)
-        align = 16;
+    if (align < HP_PLACE_ALIGN)
+        align = HP_PLACE_ALIGN; /* free()'s fast path must not take it */
     if (size > ARENA_SIZE)
         return NULL;
     size_t old = __atomic_load_n(&arena_used, __ATOMIC_RELAXED);
@@ -112,9 +112,6 @@ void *hp_real_arena_alloc(size_t size, size_t align)
         if (__atomic_compare_exchange_n(&arena_used, &old, end, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED)) {
             *(size_t *)(arena + start - 16) = size;
-            /* free()'s fast path does not test the arena range: the pinned
-             * filter bucket sends this block to its slow path, which does. */
-            hp_liveset_pin((uintptr_t)(arena + start));
             return arena + start; /* static storage: already zero */
         }
     }

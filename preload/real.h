@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HP_REAL_ARENA_SIZE (256u * 1024u)
+#define HP_REAL_ARENA_SIZE (1024u * 1024u)
 
 typedef struct hp_real_s {
     void *(*malloc)(size_t);

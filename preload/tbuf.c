@@ -42,6 +42,7 @@
 #include "leakscan.h"
 #include "liveset.h"
 #include "options.h"
+#include "real.h"
 #include "sampler.h"
 #include "unwind.h"
 #include "vmem.h"
@@ -49,6 +50,8 @@
 
 __thread hp_tls_t hp_tls = {.guard = HP_TLS_DETACHED};
 int hp_tbuf_mode;
+static int placing;             /* sampled blocks are placed (HP_PLACE_MASK) */
+static uintptr_t attached_fmask; /* free()'s mask for an attached thread */
 
 #define TBUF_CAP (HP_MAX_FRAME_RAW - 4096u)
 #define RECORD_MAX (2u * 1024u) /* > largest record: a STACK of 128 pcs */
@@ -420,6 +423,7 @@ static hp_thread_t *ensure_thread(void)
         if (th) {
             me = th;
             hp_tls.held = hp_sampler_draw(&th->sampler);
+            hp_tls.fmask_held = __atomic_load_n(&attached_fmask, __ATOMIC_RELAXED);
             hp_tls.guard &= ~HP_TLS_DETACHED;
             hp_init_thread_attached();
             return th;
@@ -431,6 +435,7 @@ static hp_thread_t *ensure_thread(void)
         hp_tls.held = 0;
     } else {
         hp_tls.held = (int64_t)1 << 62;
+        hp_tls.fmask_held = HP_PLACE_MASK; /* nothing of this thread is recorded */
         hp_tls.guard &= ~HP_TLS_DETACHED;
     }
     return NULL;
@@ -504,6 +509,27 @@ static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, 
     hp_tls.last_calls = hp_tbuf_mode == 1 ? alloc_calls() : 0;
 }
 
+/*
+ * Moves a block that is about to be sampled to its place (HP_PLACE_MASK),
+ * keeping what the caller may rely on. Returns the new block, or NULL
+ * (the block then stays where it is and is not recorded). Under the guard:
+ * the real functions are called directly.
+ */
+static void *place(int fn, void *p, size_t n)
+{
+    if (!hp_real.memalign)
+        return NULL;
+    void *q = hp_real.memalign(HP_PLACE_ALIGN, n);
+    if (!q)
+        return NULL;
+    if (fn == HP_FN_CALLOC)
+        memset(q, 0, n);
+    else if (fn == HP_FN_REALLOC || fn == HP_FN_REALLOCARRAY)
+        memcpy(q, p, n);
+    hp_real.free(p);
+    return q;
+}
+
 void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
 {
     hp_tls_t *t = &hp_tls;
@@ -527,7 +553,15 @@ void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
         t->held = (int64_t)1 << 62;
         goto out;
     }
+    if (placing && ((uintptr_t)p & HP_PLACE_MASK)) {
+        void *q = place(fn, p, n);
+        if (q)
+            p = q;
+        else
+            goto drawn; /* cannot place it: not recorded */
+    }
     record_alloc(th, p, n);
+drawn:
     t->held = mode == 2 ? 0 : hp_sampler_draw(&th->sampler);
 out:
     hp_guard_leave();
@@ -574,14 +608,16 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
 
 /* ---- life cycle ---- */
 
-void hp_tbuf_set_mode(int mode)
+void hp_tbuf_set_mode(int mode, uint64_t rate)
 {
     /* Before the mode is published: a free of a block recorded in full mode
      * must find the filter saturated (the allocation read the mode with
-     * acquire, and the free comes after it). */
-    hp_liveset_pin(0); /* free(NULL) takes the slow path */
+     * acquire, and the free comes after it). Threads attach only once
+     * recording, after this. */
     if (mode == 2)
         hp_liveset_saturate();
+    placing = mode == 1 && rate >= HP_PLACE_MIN_RATE;
+    __atomic_store_n(&attached_fmask, placing ? HP_PLACE_MASK : 0, __ATOMIC_RELAXED);
     __atomic_store_n(&hp_tbuf_mode, mode, __ATOMIC_RELEASE);
 }
 

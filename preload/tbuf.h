@@ -39,6 +39,25 @@ typedef struct hp_counters_s {
 #define HP_TLS_GUARDED (INT64_MIN / 4)
 
 /*
+ * Where sampled blocks sit. In sampled mode (RATE >= HP_PLACE_MIN_RATE) a
+ * block that is recorded is placed at the start of a page (tbuf.c moves it
+ * there when the allocator put it elsewhere, the way jemalloc and tcmalloc
+ * give their sampled allocations a place of their own), so free() can tell
+ * "certainly not sampled" from the pointer alone: p & HP_PLACE_MASK != 0.
+ * Page offset 16, where glibc puts mmap'd blocks, is let through to the
+ * slow path too, so a large sampled block never needs moving. The few
+ * unsampled blocks at those offsets (2 in 256 small blocks, every mmap'd
+ * one) find out from the liveset filter on the slow path.
+ */
+#define HP_PLACE_MASK ((uintptr_t)0xfef)
+#define HP_PLACE_ALIGN ((size_t)4096)
+
+/* Below this rate, placing would cost a page per live sample (up to
+ * 4096/RATE of the heap): frees then all take the slow path and its
+ * filter instead, as in full mode. */
+#define HP_PLACE_MIN_RATE 65536
+
+/*
  * The hot, initial-exec thread-local state, read through one TLS address
  * per call. The counters are inline, so counting is an add to a %fs-relative
  * address; the owner registers their address in its thread record for the
@@ -54,6 +73,8 @@ typedef struct hp_tls_s {
     hp_counters_t counters; /* this thread's exact counts */
     uintptr_t last_alloc;   /* latest recorded allocation (temporaries) */
     uint64_t last_calls;    /* allocation calls counted when it was made */
+    uintptr_t fmask;        /* free()'s fast path: p & fmask != 0 (see below) */
+    uintptr_t fmask_held;   /* fmask while guarded */
 } hp_tls_t;
 
 extern __thread hp_tls_t hp_tls __attribute__((visibility("hidden")));
@@ -94,8 +115,7 @@ static inline int hp_tbuf_take(int64_t *cd, uint64_t n)
 #endif
 }
 
-/* Non-zero when hp_tls.guard is (guard held or thread detached): free()'s
- * first test, one compare with memory. */
+/* Non-zero when hp_tls.guard is (guard held or thread detached). */
 static inline int hp_tbuf_held(void)
 {
 #if defined(__x86_64__)
@@ -107,22 +127,53 @@ static inline int hp_tbuf_held(void)
 #endif
 }
 
-/* Slow half of hp_tbuf_alloc: attaching, guarded calls, samples. Returns p. */
+/*
+ * Slow half of hp_tbuf_alloc, for an allocation p whose n bytes crossed the
+ * countdown: attaching, guarded calls, samples. Returns the block to hand
+ * to the caller: p, or in sampled mode a copy of it at its place
+ * (HP_PLACE_MASK) when it is recorded. The copy keeps what the caller may
+ * rely on: zeroes for calloc, the first n bytes for realloc.
+ */
 void *hp_tbuf_alloc_slow(int fn, void *p, size_t n);
+
+/* Counts a call of fn for n bytes. */
+static inline void hp_tbuf_count(int fn, size_t n)
+{
+    hp_tbuf_add(&hp_tls.counters.calls[fn], 1);
+    hp_tbuf_add(&hp_tls.counters.bytes[fn], n);
+}
 
 /*
  * Accounts a successful allocation p of n requested bytes by function fn
- * and returns p. A zero-byte block counts one byte towards the countdown,
- * so it can be sampled. Guarded calls (the countdown is HP_TLS_GUARDED)
- * are forwarded by the slow half without counting.
+ * and returns the block for the caller (see hp_tbuf_alloc_slow). A
+ * zero-byte block counts one byte towards the countdown, so it can be
+ * sampled. Guarded calls (the countdown is HP_TLS_GUARDED) are forwarded
+ * by the slow half without counting.
  */
 static inline void *hp_tbuf_alloc(int fn, void *p, size_t n)
 {
     if (__builtin_expect(hp_tbuf_take(&hp_tls.countdown, n), 0))
         return hp_tbuf_alloc_slow(fn, p, n);
-    hp_tbuf_add(&hp_tls.counters.calls[fn], 1);
-    hp_tbuf_add(&hp_tls.counters.bytes[fn], n);
+    hp_tbuf_count(fn, n);
     return p;
+}
+
+/* Gives back what hp_tbuf_take took for an allocation that then failed. */
+static inline void hp_tbuf_untake(size_t n)
+{
+    hp_tls.countdown += n ? (int64_t)n : 1;
+}
+
+/*
+ * free()'s and realloc()'s first test: non-zero when p is certainly not a
+ * recorded block and the call may be counted on the fast path. fmask is 0
+ * (every pointer fails) while the guard is held, before the thread is
+ * attached and when frees must all be looked up (full mode, low rates);
+ * else HP_PLACE_MASK, which NULL and the bootstrap arena's blocks fail too.
+ */
+static inline int hp_tbuf_free_fast(const void *p)
+{
+    return ((uintptr_t)p & hp_tls.fmask) != 0;
 }
 
 /* Slow halves of the free path. */
@@ -155,9 +206,10 @@ static inline void hp_tbuf_free_end(void *p, int tracked, uint32_t pair)
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
 }
 
-/* Sets hp_tbuf_mode (init.c, under the guard). Full mode first makes the
- * liveset filter answer "maybe" for every pointer. */
-void hp_tbuf_set_mode(int mode);
+/* Sets hp_tbuf_mode (init.c, under the guard) and whether sampled blocks
+ * are placed (rate >= HP_PLACE_MIN_RATE). Full mode first makes the liveset
+ * filter answer "maybe" for every pointer. */
+void hp_tbuf_set_mode(int mode, uint64_t rate);
 
 /* The trace clock, CLOCK_MONOTONIC_COARSE in ns: a read of the kernel's
  * last tick through the vdso, much cheaper than reading the clock source,

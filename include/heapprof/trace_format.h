@@ -156,7 +156,8 @@ enum hp_end_reason {
 enum hp_fn {
     HP_FN_MALLOC = 0,
     HP_FN_CALLOC,
-    HP_FN_REALLOC,        /* counts successful calls that return a block */
+    HP_FN_REALLOC,        /* counts successful calls that return a block (and, in
+                             sampled mode, refused requests under 64 KiB) */
     HP_FN_REALLOCARRAY,
     HP_FN_POSIX_MEMALIGN,
     HP_FN_ALIGNED_ALLOC,
