@@ -12,8 +12,9 @@
  *
  * posix_spawn and system() create their child inside libc (clone + an
  * internal execve), which no hook here sees: such children are profiled
- * only if they inherit LD_PRELOAD, and the parent's trace is not flushed
- * first (it does not need to be: the parent keeps running).
+ * only if they inherit LD_PRELOAD (with HEAPPROF_NO_CHILDREN=1 they find
+ * out at init that they are children, init.c), and the parent's trace is
+ * not flushed first (it does not need to be: the parent keeps running).
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -11,7 +11,8 @@
  * same with HP_END_EXEC and resume when exec fails (the trace then holds an
  * END(EXEC) followed by more records and a final END(EXIT)). A fork child
  * opens its own trace (HP_HDR_FORKED) or, with HEAPPROF_NO_CHILDREN=1,
- * records nothing. This module does not encode records (tbuf.c) or write
+ * records nothing, like a process whose parent has libheapprof.so loaded
+ * (posix_spawn, system). This module does not encode records (tbuf.c) or write
  * files (writer.c).
  */
 #include "init.h"
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -94,6 +96,40 @@ static int thread_count(void)
     return t > 0 ? t : 2;
 }
 
+/*
+ * With HEAPPROF_NO_CHILDREN=1: was this process started by a profiled one?
+ * fork and exec are handled by their hooks, but a child that libc creates
+ * itself (posix_spawn, system, popen: clone and an internal execve) passes
+ * no hook, so the child asks whether its parent has libheapprof.so mapped.
+ * Reads /proc/PPID/maps in chunks, without allocating.
+ */
+static int parent_profiled(void)
+{
+    static const char name[] = "libheapprof.so";
+    enum { NAME_LEN = sizeof name - 1 };
+    char path[32], buf[4096 + NAME_LEN];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)getppid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t keep = 0;
+    int found = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + keep, sizeof buf - keep);
+        if (r <= 0)
+            break;
+        size_t len = keep + (size_t)r;
+        if (memmem(buf, len, name, NAME_LEN)) {
+            found = 1;
+            break;
+        }
+        keep = len < NAME_LEN - 1 ? len : NAME_LEN - 1; /* a name across chunks */
+        memmove(buf, buf + len - keep, keep);
+    }
+    close(fd);
+    return found;
+}
+
 static void prefork(void)
 {
     hp_guard_enter();
@@ -163,6 +199,8 @@ static void do_init(void)
     int ok = 0;
     owner_pid = getpid();
     hp_options_parse();
+    if (hp_options.no_children && parent_profiled())
+        goto out; /* a child: record nothing */
     if (hp_writer_init() || hp_tbuf_init())
         goto out;
     if (hp_liveset_init(hp_options.rate == 1))

@@ -4,7 +4,8 @@
  *   HEAPPROF_OUT          trace path template (%p pid, %e executable name, %% a %)
  *   HEAPPROF_RATE         mean bytes between samples, 1 = full mode (default 524288)
  *   HEAPPROF_SEED         sampler seed (default: drawn from getrandom/clock)
- *   HEAPPROF_NO_CHILDREN  1: fork children and exec'd images record nothing
+ *   HEAPPROF_NO_CHILDREN  1: fork children, exec'd images and processes whose
+ *                         parent has libheapprof.so loaded record nothing
  *   HEAPPROF_LEAK_SCAN    1: in full mode, scan for unreachable blocks at exit
  *                         (leakscan.h; set by `heapprof --leak-check`)
  */

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Children are profiled, each in its own trace: a forked child and an
-# exec'd one both write a trace next to the parent's, and the launcher
-# lists them; with --no-children only the parent's trace is written.
+# Children are profiled, each in its own trace: a forked child, an exec'd
+# one and one started by posix_spawn write a trace next to the parent's,
+# and the launcher lists them; with --no-children only the parent's trace
+# is written (also none for the posix_spawn and system() children, which
+# pass no hook of ours).
 set -u
 B=$HP_BUILD
 for f in libheapprof.so heapprof tests/integration/launcher_forker; do
@@ -29,11 +31,11 @@ mkdir with without
     "$B/heapprof" --full "$P" >out.txt 2>err.txt) || fail "run with children"
 cat with/out.txt with/err.txt
 set -- $(sed -n 's/^pids //p' with/out.txt)
-[ $# -eq 3 ] || fail "program did not print its pids"
-parent=$1 a=$2 b=$3
+[ $# -eq 4 ] || fail "program did not print its pids"
+parent=$1 a=$2 b=$3 c=$4
 got=$(pids_of with)
-echo "trace pids: $got (parent $parent, fork child $a, exec'd child $b)"
-for p in $parent $a $b; do
+echo "trace pids: $got (parent $parent, fork child $a, exec'd child $b, spawned child $c)"
+for p in $parent $a $b $c; do
     case " $got " in *" $p "*) ;; *) fail "no trace of pid $p" ;; esac
 done
 grep -q "heapprof: trace written to heapprof.launcher_forker.$parent.zst" with/err.txt ||

@@ -1,11 +1,14 @@
 /*
- * launcher_forker.c - a parent with two children: one forked child that
+ * launcher_forker.c - a parent with four children: one forked child that
  * allocates and exits, one that execs this program again ("exec" mode)
- * which allocates and exits. Prints "pids PARENT A B" so the test knows
+ * which allocates and exits, and two that libc starts without passing our
+ * exec hooks: one by posix_spawn, one by system() (through /bin/sh).
+ * Prints "pids PARENT A B C" (C: the posix_spawn child) so the test knows
  * which traces to expect. With LAUNCHER_FOREIGN_TRACE set, it also writes
  * a trace header of an unrelated process (pid 999999) under that name, as
  * another profiled run in the same directory would.
  */
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,20 @@ int main(int argc, char **argv)
     }
     waitpid(a, NULL, 0);
     waitpid(b, NULL, 0);
-    printf("pids %d %d %d\n", (int)getpid(), (int)a, (int)b);
+
+    extern char **environ;
+    char self[4096], cmd[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = 0;
+    char *spawn_argv[] = {argv[0], "exec", NULL};
+    pid_t c;
+    if (posix_spawn(&c, self, NULL, NULL, spawn_argv, environ) != 0)
+        c = -1;
+    else
+        waitpid(c, NULL, 0);
+    snprintf(cmd, sizeof cmd, "'%s' exec", self);
+    if (system(cmd) != 0)
+        return 1;
+    printf("pids %d %d %d %d\n", (int)getpid(), (int)a, (int)b, (int)c);
     return 0;
 }
