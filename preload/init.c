@@ -159,8 +159,9 @@ static int open_trace(uint32_t flags)
  * thread of the parent held the loader's lock at fork time, the lock stays
  * taken forever in the child. So the child starts from the parent's last
  * module snapshot (same generation: the child's address space is a copy),
- * and, when the parent had other threads, does not capture stacks until a
- * successful dlopen/dlclose proves the lock free again.
+ * and, when the parent had other threads, captures stacks without
+ * libunwind (cut where the CFI rules end) until a successful dlopen/dlclose
+ * proves the lock free again.
  */
 static int open_trace_child(void)
 {
@@ -168,7 +169,7 @@ static int open_trace_child(void)
                        hp_tbuf_now()) != 0)
         return -1;
     if (fork_multi)
-        hp_unwind_enable(0);
+        hp_unwind_enable(HP_UNWIND_NO_LIBUNWIND);
     if (mod_buf && mod_len && hp_tbuf_write_process(mod_buf, mod_len, hp_tbuf_now()) != 0)
         return -1;
     return hp_writer_ok() ? 0 : -1;
@@ -181,6 +182,7 @@ static void postfork_child(void)
     int was = __atomic_load_n(&hp_init_state, __ATOMIC_ACQUIRE);
     owner_pid = getpid();
     hp_tbuf_postfork_child();
+    hp_unwind_postfork_child();
     if (was != HP_ST_RECORDING || hp_options.no_children) {
         hp_init_stop();
     } else {
@@ -270,7 +272,7 @@ void hp_init_modules_refresh(void)
     pthread_mutex_unlock(&mod_mu);
     if (changed)
         write_modules();
-    hp_unwind_enable(1); /* the loader's lock is evidently free */
+    hp_unwind_enable(HP_UNWIND_ON); /* the loader's lock is evidently free */
     hp_guard_leave();
     errno = saved_errno;
 }

@@ -459,10 +459,10 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
     size_t cap = 0;
     if (__atomic_load_n(&overflowed, __ATOMIC_RELAXED))
         goto out;
-    /* Off in the child of a fork made while other threads ran: the loader's
-     * lock, which dl_iterate_phdr and libunwind take, may be held forever
-     * (init.c). No scan then, rather than a hang. */
-    if (!__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED))
+    /* Not in the child of a fork made while other threads ran: the
+     * loader's lock, which dl_iterate_phdr and libunwind take, may be held
+     * forever (init.c). No scan then, rather than a hang. */
+    if (__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) != HP_UNWIND_ON)
         goto out;
     int threads = thread_count();
     if (threads != 1) {

@@ -54,7 +54,7 @@
 #include "vmem.h"
 
 uintptr_t hp_unwind_lo, hp_unwind_hi;
-int hp_unwind_on = 1;
+int hp_unwind_on = HP_UNWIND_ON;
 
 /* The table: open addressing, linear probing over at most PROBES slots,
  * filled to at most half. 2^15 slots of 16 bytes, mmap'd (pages are only
@@ -151,11 +151,13 @@ static void table_clear(uint64_t gen)
     __atomic_fetch_add(&table_seq, 1, __ATOMIC_RELEASE);
 }
 
-/* Learns the rules of miss and pcs[0..n) (those not known yet). */
-static void learn(uintptr_t miss, const uintptr_t *pcs, int n)
+/* Learns the rules of miss and pcs[0..n) (those not known yet). Returns
+ * miss's rule, RULE_NONE when it was not learned. */
+static uint64_t learn(uintptr_t miss, const uintptr_t *pcs, int n)
 {
+    uint64_t miss_rule = RULE_NONE;
     if (__atomic_exchange_n(&learn_lock, 1, __ATOMIC_ACQUIRE))
-        return; /* another thread is learning: next time */
+        return miss_rule; /* another thread is learning: next time */
     uint64_t gen = hp_init_modgen();
     if (gen != __atomic_load_n(&table_modgen, __ATOMIC_RELAXED))
         table_clear(gen);
@@ -166,8 +168,11 @@ static void learn(uintptr_t miss, const uintptr_t *pcs, int n)
         uint64_t r = hp_cfi_rule(pc);
         if (r != RULE_NONE)
             table_put(pc, r);
+        if (i < 0)
+            miss_rule = r;
     }
     __atomic_store_n(&learn_lock, 0, __ATOMIC_RELEASE);
+    return miss_rule;
 }
 
 /* ---- the walk ---- */
@@ -175,11 +180,15 @@ static void learn(uintptr_t miss, const uintptr_t *pcs, int n)
 /*
  * The reference capture: unw_backtrace, from the caller's frame on (pc0 is
  * the return address into the caller; the frames of this file above it
- * are dropped). miss is the pc the fast walk had no rule for, or 0.
+ * are dropped). miss is the pc the fast walk had no rule for, or 0. In
+ * HP_UNWIND_NO_LIBUNWIND mode it returns the have frames the fast walk
+ * put in buf instead: the stack, cut where the rules end.
  */
 static __attribute__((noinline)) int walk_slow(uintptr_t *buf, int max, uintptr_t pc0,
-                                               uintptr_t miss)
+                                               uintptr_t miss, int have)
 {
+    if (__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) == HP_UNWIND_NO_LIBUNWIND)
+        return have;
     uintptr_t tmp[HP_UNWIND_BUF + 16];
     n_slow++;
     int cap = max < HP_UNWIND_BUF ? max : HP_UNWIND_BUF;
@@ -386,12 +395,16 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
                                               uintptr_t bp)
 {
     const rule_slot_t *t = table;
+    if (__builtin_expect(__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) ==
+                             HP_UNWIND_NO_LIBUNWIND, 0) &&
+        t && hp_init_modgen() != __atomic_load_n(&table_modgen, __ATOMIC_RELAXED))
+        learn(0, NULL, 0); /* no libunwind walk will bring the table up to date */
     unsigned seq = __atomic_load_n(&table_seq, __ATOMIC_ACQUIRE);
     if (!t || (seq & 1) || hp_init_modgen() != __atomic_load_n(&table_modgen, __ATOMIC_RELAXED))
-        return walk_slow(buf, max, pc, pc);
+        return walk_slow(buf, max, pc, pc, 0);
     unw_thread_t *ts = me;
     if (__builtin_expect(!ts, 0) && !(ts = state_attach()))
-        return walk_slow(buf, max, pc, pc);
+        return walk_slow(buf, max, pc, pc, 0);
     if (ts->near_seq != seq) {
         memset(ts->near, 0, sizeof ts->near);
         ts->near_seq = seq;
@@ -412,7 +425,7 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
                 buf[k] = H[k].pc;
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&table_seq, __ATOMIC_RELAXED) != seq)
-                return walk_slow(buf, max, pc, 0);
+                return walk_slow(buf, max, pc, 0, 0);
             n_fast++;
             n_reused++;
             return out;
@@ -448,20 +461,23 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
         if (n == max)
             break;
         uint64_t r = near_find(ts->near, t, pc);
+        if (rule_kind(r) == RULE_NONE &&
+            __atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) == HP_UNWIND_NO_LIBUNWIND)
+            r = learn(pc, NULL, 0); /* no libunwind to learn from: the CFI alone */
         C[n - 1].rule = r;
         if (rule_kind(r) != RULE_STEP) {
             if (rule_kind(r) == RULE_LAST) {
                 complete = 1;
                 break;
             }
-            return walk_slow(buf, max, buf[0], rule_kind(r) == RULE_NONE ? pc : 0);
+            return walk_slow(buf, max, buf[0], rule_kind(r) == RULE_NONE ? pc : 0, n);
         }
         uintptr_t cfa = ((r & RULE_CFA_RSP) ? sp : bp) + (uintptr_t)rule_cfa_off(r);
         uintptr_t ra = *(const uintptr_t *)(cfa - 8);
         if (r & RULE_RBP_SAVED)
             bp = *(const uintptr_t *)(cfa + (uintptr_t)rule_rbp_off(r));
         if (ra == pc && cfa == sp) /* libunwind calls this a bad frame */
-            return walk_slow(buf, max, buf[0], 0);
+            return walk_slow(buf, max, buf[0], 0, n);
         sp = cfa;
         if (ra < 0x4000)
             break;
@@ -469,7 +485,7 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&table_seq, __ATOMIC_RELAXED) != seq)
-        return walk_slow(buf, max, buf[0], 0); /* the rules changed under us */
+        return walk_slow(buf, max, buf[0], 0, 0); /* the rules changed under us */
     n_fast++;
     if (complete) {
         mark_live(C, n - 1, 0);
@@ -488,7 +504,7 @@ join:;
         buf[n + (k - j)] = L[k].pc;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&table_seq, __ATOMIC_RELAXED) != seq)
-        return walk_slow(buf, max, buf[0], 0);
+        return walk_slow(buf, max, buf[0], 0, 0);
     n_fast++;
     n_reused++;
     mark_live(C, n, (L[j].rule & RULE_BP_LIVE) != 0);
@@ -529,9 +545,24 @@ void hp_unwind_stats(uint64_t *fast, uint64_t *slow, uint64_t *reused)
     *reused = n_reused;
 }
 
-void hp_unwind_enable(int on)
+void hp_unwind_postfork_child(void)
 {
-    __atomic_store_n(&hp_unwind_on, on, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&learn_lock, __ATOMIC_RELAXED))
+        return;
+    /* The thread that was learning at fork time does not exist here: take
+     * its lock over, and finish a clear it had begun. */
+    if (table && (__atomic_load_n(&table_seq, __ATOMIC_RELAXED) & 1)) {
+        memset(table, 0, TABLE_SIZE * sizeof *table);
+        table_used = 0;
+        __atomic_store_n(&table_modgen, hp_init_modgen(), __ATOMIC_RELAXED);
+        __atomic_fetch_add(&table_seq, 1, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&learn_lock, 0, __ATOMIC_RELEASE);
+}
+
+void hp_unwind_enable(int mode)
+{
+    __atomic_store_n(&hp_unwind_on, mode, __ATOMIC_RELAXED);
 }
 
 void hp_unwind_init(uintptr_t lo, uintptr_t hi)

@@ -28,11 +28,21 @@
 void hp_unwind_init(uintptr_t lo, uintptr_t hi);
 
 /*
- * Turns capture off (on = 0) or back on. Off in the child of a fork made
- * while other threads ran: one of them may have held the dynamic loader's
- * lock, which libunwind needs, and the child would hang (see init.c).
+ * Capture modes. NO_LIBUNWIND walks by the cached rules and the rules read
+ * from the CFI (cfi.c, through the lock-free _dl_find_object) only, and
+ * cuts a stack where those end: for the child of a fork made while other
+ * threads ran, where one of them may have held the dynamic loader's lock,
+ * which libunwind's dl_iterate_phdr takes, and the child would hang (see
+ * init.c).
  */
-void hp_unwind_enable(int on);
+enum { HP_UNWIND_OFF = 0, HP_UNWIND_ON = 1, HP_UNWIND_NO_LIBUNWIND = 2 };
+
+/* Sets the capture mode (HP_UNWIND_*). */
+void hp_unwind_enable(int mode);
+
+/* In a fork child: releases what a thread of the parent held at fork time
+ * (the lock that guards learning new rules). */
+void hp_unwind_postfork_child(void);
 
 /*
  * Fills buf[0..max) with the return addresses of the caller's stack,
@@ -58,7 +68,7 @@ void hp_unwind_stats(uint64_t *fast, uint64_t *slow, uint64_t *reused);
 
 /* State set by hp_unwind_init/hp_unwind_enable (unwind.c). */
 extern uintptr_t hp_unwind_lo, hp_unwind_hi;
-extern int hp_unwind_on;
+extern int hp_unwind_on; /* HP_UNWIND_*, read relaxed */
 
 /*
  * Fills buf (HP_UNWIND_BUF entries) and sets *pcs to the first return

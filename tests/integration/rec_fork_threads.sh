@@ -1,6 +1,7 @@
 # Regression: a fork child of a multithreaded process must not hang when
 # another thread held the dynamic loader's lock at fork time; its trace is
-# complete, with the parent's module map (issue 2, item 7).
+# complete, with the parent's module map (issue 2, item 7), and its
+# allocations have stacks (walked without libunwind, which could hang).
 . "$HP_SRC/tests/integration/rec_lib.inc"
 need_analyzer
 for rate in 1 4096; do
@@ -16,8 +17,10 @@ import json, sys
 d = json.load(open("j"))
 assert d["complete"], "incomplete"
 m = d["functions"]["malloc"]
-if m["calls"] <= 2000:  # a child: exactly its own 1000 mallocs
+if m["calls"] <= 2000:  # a child: exactly its own 1000 mallocs, from main
     assert (m["calls"], m["bytes"]) == (1000, 1000000), m
+    top = d["hotspots"][0]
+    assert [f["function"] for f in top["stack"]][:1] == ["main"], top
 ' || fail "$t"
     done
     echo "ok: rate $rate, 31 complete traces"
