@@ -34,7 +34,8 @@ uint8_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
 static uintptr_t *slots;
 static uint32_t *pairs;
 static unsigned slots_log;
-static uint32_t mask; /* slots - 1 */
+static uint32_t mask;       /* slots - 1 */
+static unsigned key_shift; /* log2 of the granule of address a slot stands for */
 
 static inline uint8_t *filter_of(uintptr_t p)
 {
@@ -56,10 +57,11 @@ static size_t table_bytes(unsigned log)
 }
 
 
-int hp_liveset_init(int full)
+int hp_liveset_init(int full, int placed)
 {
     if (slots)
         return 0;
+    key_shift = placed ? 12 : 4;
     /* Full mode wants room for every live block; a system that refuses
      * that much address space gets the small table (blocks beyond it then
      * go untracked). */
@@ -95,17 +97,19 @@ void hp_liveset_saturate(void)
 
 /*
  * The home slot keeps address locality: within one window of 2^slots_log
- * granules of 16 bytes (64 MiB sampled, 2 GiB full) nearby blocks get nearby slots, so a program whose
- * heap spans a few MiB touches a few pages of the table instead of one
- * page per sample (each first touch is a page fault: thousands per second
- * at the default rate). Windows are spread by a multiplicative hash of the
- * window number, so equal offsets in different windows (thread arenas) do
- * not collide.
+ * granules (64 MiB sampled, 2 GiB full, of 16-byte granules; 16 TiB of
+ * pages when sampled blocks are placed at page starts, tbuf.h) nearby
+ * blocks get nearby slots, so a program whose heap spans a few MiB touches
+ * a few pages of the table instead of one page per sample (each first
+ * touch is a page fault, and in a threaded program one that competes with
+ * the allocator's own mprotect calls for the address space lock). Windows
+ * are spread by a multiplicative hash of the window number, so equal
+ * offsets in different windows (thread arenas) do not collide.
  */
 static inline uint32_t slot_of(uintptr_t p)
 {
-    uint64_t win = (uint64_t)p >> (4 + slots_log);
-    return (uint32_t)(((uint64_t)p >> 4) + win * 0x9e3779b1u) & mask;
+    uint64_t win = (uint64_t)p >> (key_shift + slots_log);
+    return (uint32_t)(((uint64_t)p >> key_shift) + win * 0x9e3779b1u) & mask;
 }
 
 int hp_liveset_insert(uintptr_t p, uint32_t pair)

@@ -14,9 +14,10 @@
 #include <stdint.h>
 
 /* Maps the table (lazily committed): a small one for sampled mode, one
- * sized for every live block of the program when full != 0. Returns 0 or
- * HP_ERR_NOMEM. */
-int hp_liveset_init(int full);
+ * sized for every live block of the program when full != 0. placed != 0:
+ * the blocks sit at page offset 0 or 16 (tbuf.h, HP_PLACE_MASK), so a slot
+ * may stand for a page. Returns 0 or HP_ERR_NOMEM. */
+int hp_liveset_init(int full, int placed);
 
 /* Drops every entry (fork child: the parent's samples are not ours).
  * Saturated filter buckets stay saturated (full mode). */

@@ -75,7 +75,9 @@ typedef struct stk_memo_s {
 /*
  * A thread's cache of the pairs it defined: (size, stack) -> id, open
  * addressing without deletion; a full probe window evicts the home slot
- * (the evicted pair is defined again under a new id when it recurs).
+ * (the evicted pair is defined again under a new id when it recurs). The
+ * home slot is a hash of the stack plus the size, so the pairs of one site
+ * share a few pages (each first touch of a page is a page fault).
  */
 #define PAIR_LOG 15
 #define PAIR_SLOTS (1u << PAIR_LOG)
@@ -363,8 +365,8 @@ static uint32_t pair_id(hp_thread_t *th, uint64_t size, uint32_t stack, int *fre
     pair_slot_t *slot = NULL;
     *fresh = 1;
     if (th->pairs) {
-        uint64_t h = size * 0x9e3779b97f4a7c15u ^ (uint64_t)stack * 0xc2b2ae3d27d4eb4fu;
-        uint32_t home = (uint32_t)(h >> (64 - PAIR_LOG));
+        uint64_t h = ((uint64_t)stack + 1) * 0xc2b2ae3d27d4eb4fu;
+        uint32_t home = (uint32_t)((h >> (64 - PAIR_LOG)) + size) & (PAIR_SLOTS - 1);
         for (uint32_t i = 0; i < PAIR_PROBE && !slot; i++) {
             pair_slot_t *s = &th->pairs[(home + i) & (PAIR_SLOTS - 1)];
             if (s->id && s->size == size && s->stack == stack) {
