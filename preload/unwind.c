@@ -28,12 +28,15 @@
  * then costs one comparison per frame, no walk). See frame_t below for why
  * that is exact.
  *
- * Whenever a frame has no rule yet, or a rule this walk does not handle
- * (signal frames, PLT stubs, stack realignment, expressions, no CFI), the
- * whole capture is redone by unw_backtrace, which stays the reference; its
- * result is returned and the rules of its frames are learned for next
- * time. Rules are never approximated: a frame is either walked exactly as
- * libunwind would or handed to libunwind.
+ * A frame with no rule yet gets it on the spot, from the CFI. A frame
+ * whose rule this walk does not handle (signal frames, PLT stubs, stack
+ * realignment, expressions, no CFI) sends the whole capture to
+ * unw_backtrace, which stays the reference; its result is returned and the
+ * rules of its frames are learned for next time. Rules are never
+ * approximated: a frame is either walked exactly as libunwind would or
+ * handed to libunwind. So most programs never call libunwind, whose caches
+ * (mmap'd among the program's own mappings) would shift the program's
+ * address layout.
  *
  * The table is keyed by pc only, like libunwind's own trace cache; it is
  * cleared when the module map changes (dlopen/dlclose through our hooks),
@@ -163,11 +166,14 @@ static uint64_t learn(uintptr_t miss, const uintptr_t *pcs, int n)
         table_clear(gen);
     for (int i = -1; i < n; i++) {
         uintptr_t pc = i < 0 ? miss : pcs[i];
-        if (pc < 0x4000 || table_find(table, pc) != RULE_NONE)
+        if (pc < 0x4000)
             continue;
-        uint64_t r = hp_cfi_rule(pc);
-        if (r != RULE_NONE)
-            table_put(pc, r);
+        uint64_t r = table_find(table, pc);
+        if (r == RULE_NONE) {
+            r = hp_cfi_rule(pc);
+            if (r != RULE_NONE)
+                table_put(pc, r);
+        }
         if (i < 0)
             miss_rule = r;
     }
@@ -395,10 +401,8 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
                                               uintptr_t bp)
 {
     const rule_slot_t *t = table;
-    if (__builtin_expect(__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) ==
-                             HP_UNWIND_NO_LIBUNWIND, 0) &&
-        t && hp_init_modgen() != __atomic_load_n(&table_modgen, __ATOMIC_RELAXED))
-        learn(0, NULL, 0); /* no libunwind walk will bring the table up to date */
+    if (t && hp_init_modgen() != __atomic_load_n(&table_modgen, __ATOMIC_RELAXED))
+        learn(0, NULL, 0); /* the module map changed: forget the old rules */
     unsigned seq = __atomic_load_n(&table_seq, __ATOMIC_ACQUIRE);
     if (!t || (seq & 1) || hp_init_modgen() != __atomic_load_n(&table_modgen, __ATOMIC_RELAXED))
         return walk_slow(buf, max, pc, pc, 0);
@@ -461,9 +465,8 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
         if (n == max)
             break;
         uint64_t r = near_find(ts->near, t, pc);
-        if (rule_kind(r) == RULE_NONE &&
-            __atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) == HP_UNWIND_NO_LIBUNWIND)
-            r = learn(pc, NULL, 0); /* no libunwind to learn from: the CFI alone */
+        if (rule_kind(r) == RULE_NONE)
+            r = learn(pc, NULL, 0); /* a frame seen for the first time */
         C[n - 1].rule = r;
         if (rule_kind(r) != RULE_STEP) {
             if (rule_kind(r) == RULE_LAST) {

@@ -49,8 +49,10 @@ void hp_unwind_postfork_child(void);
  * innermost first, starting with the return address into the caller, and
  * returns how many (0 <= n <= max). The result equals what unw_backtrace
  * called at the same place would give (from the return address into its
- * caller on). Uses the cached unwind rules when every frame has one, else
- * unw_backtrace (and then learns the rules of the frames it saw).
+ * caller on). Walks by the unwind rules (cached, or read from the CFI for a
+ * frame seen for the first time) when every frame has one this walk
+ * handles, else calls unw_backtrace (and learns the rules of the frames it
+ * saw).
  * Precondition: 1 <= max <= HP_UNWIND_BUF; the caller holds the reentrancy
  * guard.
  */
