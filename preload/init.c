@@ -130,6 +130,13 @@ static int parent_profiled(void)
     return found;
 }
 
+/* Are sampled blocks placed at page starts (tbuf.h)? Not in full mode
+ * (rate 1), nor at rates where placing would cost too much memory. */
+static int placed(void)
+{
+    return hp_options.rate >= HP_PLACE_MIN_RATE;
+}
+
 static void prefork(void)
 {
     hp_guard_enter();
@@ -189,7 +196,7 @@ static void postfork_child(void)
         hp_log_reset();
         __atomic_store_n(&hp_tbuf_mode, 0, __ATOMIC_RELAXED);
         if (open_trace_child() == 0)
-            hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1, hp_options.rate);
+            hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1, placed());
         else
             hp_init_stop();
     }
@@ -205,7 +212,7 @@ static void do_init(void)
         goto out; /* a child: record nothing */
     if (hp_writer_init() || hp_tbuf_init())
         goto out;
-    if (hp_liveset_init(hp_options.rate == 1, hp_options.rate >= HP_PLACE_MIN_RATE))
+    if (hp_liveset_init(hp_options.rate == 1, placed()))
         goto out;
     /* The scan's live-block table and exit-time marking cost time in
      * proportion to the heap (about 20% of a full-mode run of perl), so
@@ -224,7 +231,7 @@ static void do_init(void)
     if (open_trace(0))
         goto out;
     pthread_atfork(prefork, postfork_parent, postfork_child);
-    hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1, hp_options.rate);
+    hp_tbuf_set_mode(hp_options.rate == 1 ? 2 : 1, placed());
     ok = 1;
 out:
     __atomic_store_n(&hp_init_state, ok ? HP_ST_RECORDING : HP_ST_OFF, __ATOMIC_RELEASE);

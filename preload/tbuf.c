@@ -50,8 +50,7 @@
 
 __thread hp_tls_t hp_tls = {.guard = HP_TLS_DETACHED};
 int hp_tbuf_mode;
-static int placing;             /* sampled blocks are placed (HP_PLACE_MASK) */
-static uintptr_t attached_fmask; /* free()'s mask for an attached thread */
+static int placing; /* sampled blocks are placed (HP_PLACE_MASK) */
 
 #define TBUF_CAP (HP_MAX_FRAME_RAW - 4096u)
 #define RECORD_MAX (2u * 1024u) /* > largest record: a STACK of 128 pcs */
@@ -425,7 +424,7 @@ static hp_thread_t *ensure_thread(void)
         if (th) {
             me = th;
             hp_tls.held = hp_sampler_draw(&th->sampler);
-            hp_tls.fmask_held = __atomic_load_n(&attached_fmask, __ATOMIC_RELAXED);
+            hp_tls.fmask_held = placing ? HP_PLACE_MASK : 0; /* 0: every free looks */
             hp_tls.guard &= ~HP_TLS_DETACHED;
             hp_init_thread_attached();
             return th;
@@ -610,7 +609,7 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
 
 /* ---- life cycle ---- */
 
-void hp_tbuf_set_mode(int mode, uint64_t rate)
+void hp_tbuf_set_mode(int mode, int placed)
 {
     /* Before the mode is published: a free of a block recorded in full mode
      * must find the filter saturated (the allocation read the mode with
@@ -618,8 +617,7 @@ void hp_tbuf_set_mode(int mode, uint64_t rate)
      * recording, after this. */
     if (mode == 2)
         hp_liveset_saturate();
-    placing = mode == 1 && rate >= HP_PLACE_MIN_RATE;
-    __atomic_store_n(&attached_fmask, placing ? HP_PLACE_MASK : 0, __ATOMIC_RELAXED);
+    placing = mode == 1 && placed;
     __atomic_store_n(&hp_tbuf_mode, mode, __ATOMIC_RELEASE);
 }
 

@@ -206,10 +206,10 @@ static inline void hp_tbuf_free_end(void *p, int tracked, uint32_t pair)
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
 }
 
-/* Sets hp_tbuf_mode (init.c, under the guard) and whether sampled blocks
- * are placed (rate >= HP_PLACE_MIN_RATE). Full mode first makes the liveset
- * filter answer "maybe" for every pointer. */
-void hp_tbuf_set_mode(int mode, uint64_t rate);
+/* Sets hp_tbuf_mode (init.c, under the guard) and, in sampled mode,
+ * whether sampled blocks are placed (HP_PLACE_MASK). Full mode first makes
+ * the liveset filter answer "maybe" for every pointer. */
+void hp_tbuf_set_mode(int mode, int placed);
 
 /* The trace clock, CLOCK_MONOTONIC_COARSE in ns: a read of the kernel's
  * last tick through the vdso, much cheaper than reading the clock source,
