@@ -84,8 +84,8 @@ EXAMPLE_CXX_SRCS := $(wildcard examples/*.cpp)
 EXAMPLE_BINS := $(EXAMPLE_C_SRCS:examples/%.c=$(B)/examples/%) \
                 $(EXAMPLE_CXX_SRCS:examples/%.cpp=$(B)/examples/%)
 
-BENCH_SRCS := $(wildcard bench/*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+BENCH_SRCS := $(filter-out bench/refwrap.c,$(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%) $(B)/bench/librefwrap.so
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
@@ -242,6 +242,10 @@ $(B)/examples/%: examples/%.c
 $(B)/examples/%: examples/%.cpp
 	@mkdir -p $(@D)
 	$(Q)$(CXX) $(filter-out -std=gnu11,$(HP_PROG_FLAGS)) -std=gnu++17 $(CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/bench/librefwrap.so: bench/refwrap.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(HP_WARN) -D_GNU_SOURCE -fPIC -shared -fvisibility=hidden \
+		$(CFLAGS) $(LDFLAGS) -o $@ $< -ldl
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(HP_WARN) -D_GNU_SOURCE -pthread $(CFLAGS) $(LDFLAGS) -o $@ $< -lm

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Overhead benchmark of heapprof (`make bench`; issue 2 "What will be measured").
 #
-# For each workload it runs the program unprofiled, under heapprof at the
-# default rate, under heapprof in full mode (HEAPPROF_RATE=1) and under
-# heaptrack (when installed), BENCH_RUNS times each, the modes interleaved so
+# For each workload it runs the program unprofiled, under the issue's
+# reference wrapper (bench/refwrap.c: a pass-through with one thread-local
+# counter), under heapprof at the default rate, under heapprof in full mode
+# (HEAPPROF_RATE=1) and under heaptrack (when installed), BENCH_RUNS times
+# each, the modes interleaved so
 # that drift of the machine hits them all alike. It prints the median wall
 # time of each mode (and, in a second table, the median CPU time, user +
 # system with children, steadier on a busy machine), the ratios
@@ -49,6 +51,7 @@ else
     WORKLOADS=${BENCH_WORKLOADS:-churn1 churn4 sqlite python perl}
 fi
 LIB=$HP_BUILD/libheapprof.so
+REFWRAP=$HP_BUILD/bench/librefwrap.so
 ANALYZE=$HP_BUILD/heapanalyze
 CHURN=$HP_BUILD/bench/churn
 PY=/usr/bin/python3
@@ -62,6 +65,11 @@ if [ ! -x "$CHURN" ]; then
     exit 2
 fi
 MODES="base"
+if [ -f "$REFWRAP" ]; then
+    MODES="$MODES wrapper"
+else
+    echo "bench: $REFWRAP missing: the reference wrapper's column stays empty" >&2
+fi
 if [ -f "$LIB" ]; then
     MODES="$MODES default full"
 else
@@ -149,6 +157,7 @@ launch() {
     shift 2
     case $mode in
     base) set -- env "$@" ;;
+    wrapper) set -- env "LD_PRELOAD=$REFWRAP" "$@" ;;
     default) set -- env "LD_PRELOAD=$LIB" "HEAPPROF_OUT=$dir/hp.%e.%p.zst" "$@" ;;
     full) set -- env "LD_PRELOAD=$LIB" HEAPPROF_RATE=1 "HEAPPROF_OUT=$dir/hp.%e.%p.zst" "$@" ;;
     heaptrack) set -- heaptrack -o "$dir/ht" "$@" ;;
@@ -236,8 +245,8 @@ val() { # median seconds of a mode (wall, or CPU with a third argument "cpu"), o
 }
 size() { f=$scratch/$1.$2.size; if [ -s "$f" ]; then cat "$f"; else echo null; fi; }
 
-printf '\n%-8s %8s %8s %8s %8s | %7s %7s %7s %8s | %10s %10s %10s\n' \
-    workload base_s default_s full_s htrack_s default full htrack full/ht \
+printf '\n%-8s %7s %7s %9s %7s %8s | %7s %8s %7s %7s %8s | %9s %10s %10s\n' \
+    workload base_s wrap_s default_s full_s htrack_s wrapper default full htrack full/ht \
     trace_def trace_full trace_ht
 {
     echo "{"
@@ -250,7 +259,9 @@ printf '\n%-8s %8s %8s %8s %8s | %7s %7s %7s %8s | %10s %10s %10s\n' \
 first=1
 for w in $WORKLOADS; do
     b=$(val "$w" base) d=$(val "$w" default) f=$(val "$w" full) h=$(val "$w" heaptrack)
+    wr=$(val "$w" wrapper)
     sd=$(size "$w" default) sf=$(size "$w" full) sh=$(size "$w" heaptrack)
+    rw=$(awk -v b="$b" -v x="$wr" 'BEGIN { print (b != "null" && x != "null") ? x / b : "null" }')
     row=$(awk -v b="$b" -v d="$d" -v f="$f" -v h="$h" -v sf="$sf" -v sh="$sh" 'BEGIN {
         rd = (b != "null" && d != "null") ? d / b : "null"
         rf = (b != "null" && f != "null") ? f / b : "null"
@@ -264,12 +275,15 @@ for w in $WORKLOADS; do
     rd=$1 rf=$2 rh=$3 fh=$4 okd=$5 okf=$6 oks=$7
     fmt() { [ "$1" = null ] && echo "-" || awk -v x="$1" "BEGIN { printf \"$2\", x }"; }
     mark() { case $1 in false) echo "!" ;; *) echo "" ;; esac; }
-    printf '%-8s %8s %8s %8s %8s | %7s %7s %7s %8s | %10s %10s %10s\n' "$w" \
-        "$(fmt "$b" %.3f)" "$(fmt "$d" %.3f)" "$(fmt "$f" %.3f)" "$(fmt "$h" %.3f)" \
+    printf '%-8s %7s %7s %9s %7s %8s | %7s %8s %7s %7s %8s | %9s %10s %10s\n' "$w" \
+        "$(fmt "$b" %.3f)" "$(fmt "$wr" %.3f)" "$(fmt "$d" %.3f)" "$(fmt "$f" %.3f)" \
+        "$(fmt "$h" %.3f)" "$(fmt "$rw" %.3fx)" \
         "$(fmt "$rd" %.3fx)$(mark "$okd")" "$(fmt "$rf" %.2fx)" "$(fmt "$rh" %.2fx)" \
         "$(fmt "$fh" %.3f)$(mark "$okf")" \
         "$(fmt "$sd" %d)" "$(fmt "$sf" %d)$(mark "$oks")" "$(fmt "$sh" %d)"
     cb=$(val "$w" base cpu) cd=$(val "$w" default cpu) cf=$(val "$w" full cpu) ch=$(val "$w" heaptrack cpu)
+    cw=$(val "$w" wrapper cpu)
+    crw=$(awk -v b="$cb" -v x="$cw" 'BEGIN { print (b != "null" && b > 0 && x != "null") ? x / b : "null" }')
     set -- $(awk -v b="$cb" -v d="$cd" -v f="$cf" -v h="$ch" 'BEGIN {
         rd = (b != "null" && b > 0 && d != "null") ? d / b : "null"
         rf = (b != "null" && b > 0 && f != "null") ? f / b : "null"
@@ -277,8 +291,9 @@ for w in $WORKLOADS; do
         fh = (rf != "null" && rh != "null" && rh > 1) ? (rf - 1) / (rh - 1) : "null"
         print rd, rf, rh, fh }')
     crd=$1 crf=$2 crh=$3 cfh=$4
-    printf '%-8s %8s %8s %8s %8s | %7s %7s %7s %8s\n' "$w" \
-        "$(fmt "$cb" %.3f)" "$(fmt "$cd" %.3f)" "$(fmt "$cf" %.3f)" "$(fmt "$ch" %.3f)" \
+    printf '%-8s %7s %7s %9s %7s %8s | %7s %8s %7s %7s %8s\n' "$w" \
+        "$(fmt "$cb" %.3f)" "$(fmt "$cw" %.3f)" "$(fmt "$cd" %.3f)" "$(fmt "$cf" %.3f)" \
+        "$(fmt "$ch" %.3f)" "$(fmt "$crw" %.3fx)" \
         "$(fmt "$crd" %.3fx)" "$(fmt "$crf" %.2fx)" "$(fmt "$crh" %.2fx)" "$(fmt "$cfh" %.3f)" \
         >>"$scratch/cpu.table"
     [ "$first" = 1 ] || echo "    ," >>"$json"
@@ -287,10 +302,12 @@ for w in $WORKLOADS; do
     {
       "name": "$w",
       "description": "$(describe "$w")",
-      "median_seconds": { "unprofiled": $b, "default": $d, "full": $f, "heaptrack": $h },
-      "ratio": { "default": $rd, "full": $rf, "heaptrack": $rh },
-      "median_cpu_seconds": { "unprofiled": $cb, "default": $cd, "full": $cf, "heaptrack": $ch },
-      "cpu_ratio": { "default": $crd, "full": $crf, "heaptrack": $crh },
+      "median_seconds": { "unprofiled": $b, "wrapper": $wr, "default": $d, "full": $f,
+                          "heaptrack": $h },
+      "ratio": { "wrapper": $rw, "default": $rd, "full": $rf, "heaptrack": $rh },
+      "median_cpu_seconds": { "unprofiled": $cb, "wrapper": $cw, "default": $cd, "full": $cf,
+                              "heaptrack": $ch },
+      "cpu_ratio": { "wrapper": $crw, "default": $crd, "full": $crf, "heaptrack": $crh },
       "cpu_full_overhead_vs_heaptrack": $cfh,
       "full_overhead_vs_heaptrack": $fh,
       "trace_bytes": { "default": $sd, "full": $sf, "heaptrack": $sh },
@@ -303,12 +320,13 @@ echo "  ]," >>"$json"
 if [ -s "$scratch/cpu.table" ]; then
     echo
     echo "CPU time (user + system, with children such as heaptrack_interpret), medians:"
-    printf '%-8s %8s %8s %8s %8s | %7s %7s %7s %8s\n' \
-        workload base_s default_s full_s htrack_s default full htrack full/ht
+    printf '%-8s %7s %7s %9s %7s %8s | %7s %8s %7s %7s %8s\n' \
+        workload base_s wrap_s default_s full_s htrack_s wrapper default full htrack full/ht
     cat "$scratch/cpu.table"
 fi
 echo
 echo "ratios are median wall time / median unprofiled wall time; full/ht = (full-1)/(heaptrack-1);"
+echo "wrapper: the issue's reference, a pass-through with one thread-local counter (bench/refwrap.c);"
 echo "a '!' marks a miss of issue 2's targets (default <= 1.05x, full/ht <= 0.333, full trace <= heaptrack's)."
 if [ -f "$scratch/failed" ]; then
     echo "failed runs (not timed):"; sort -u "$scratch/failed" | sed 's/^/  /'
