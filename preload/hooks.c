@@ -67,24 +67,32 @@ static void *arena(size_t n, size_t align)
  */
 #define TAIL_MAX ((size_t)1 << 16)
 
-/* Counted after the call (large requests). */
-__attribute__((noinline)) static void *malloc_exact(size_t n)
+/* The result p of a call counted after it: a failed call counts nothing. */
+static inline void *counted_after(int fn, void *p, size_t n)
 {
-    void *p = hp_real.malloc(n);
-    if (UNLIKELY(!p))
-        return p;
-    return hp_tbuf_alloc(HP_FN_MALLOC, p, n);
+    return UNLIKELY(!p) ? p : hp_tbuf_alloc(fn, p, n);
 }
 
-/* The countdown was crossed before the call: allocate, then sample. */
-__attribute__((noinline)) static void *malloc_crossed(size_t n)
+/* The result p of a call whose n bytes crossed the countdown before it:
+ * sampled, or the bytes given back when the call failed. */
+static inline void *crossed_before(int fn, void *p, size_t n)
 {
-    void *p = hp_real.malloc(n);
     if (UNLIKELY(!p)) {
         hp_tbuf_untake(n);
         return p;
     }
-    return hp_tbuf_alloc_slow(HP_FN_MALLOC, p, n);
+    return hp_tbuf_alloc_slow(fn, p, n);
+}
+
+/* Large requests. */
+__attribute__((noinline)) static void *malloc_exact(size_t n)
+{
+    return counted_after(HP_FN_MALLOC, hp_real.malloc(n), n);
+}
+
+__attribute__((noinline)) static void *malloc_crossed(size_t n)
+{
+    return crossed_before(HP_FN_MALLOC, hp_real.malloc(n), n);
 }
 
 HP_EXPORT void *malloc(size_t n)
@@ -97,23 +105,15 @@ HP_EXPORT void *malloc(size_t n)
     return hp_real.malloc(n);
 }
 
-/* Counted after the call: large requests and nmemb * size overflows. */
+/* Large requests and nmemb * size overflows. */
 __attribute__((noinline)) static void *calloc_exact(size_t nmemb, size_t size)
 {
-    void *p = hp_real.calloc(nmemb, size);
-    if (UNLIKELY(!p))
-        return p;
-    return hp_tbuf_alloc(HP_FN_CALLOC, p, nmemb * size);
+    return counted_after(HP_FN_CALLOC, hp_real.calloc(nmemb, size), nmemb * size);
 }
 
 __attribute__((noinline)) static void *calloc_crossed(size_t nmemb, size_t size)
 {
-    void *p = hp_real.calloc(nmemb, size);
-    if (UNLIKELY(!p)) {
-        hp_tbuf_untake(nmemb * size);
-        return p;
-    }
-    return hp_tbuf_alloc_slow(HP_FN_CALLOC, p, nmemb * size);
+    return crossed_before(HP_FN_CALLOC, hp_real.calloc(nmemb, size), nmemb * size);
 }
 
 HP_EXPORT void *calloc(size_t nmemb, size_t size)
@@ -213,12 +213,9 @@ __attribute__((noinline)) static void *realloc_slow(void *p, size_t n)
 __attribute__((noinline)) static void *realloc_crossed(void *p, size_t n)
 {
     void *q = hp_real.realloc(p, n);
-    if (UNLIKELY(!q)) {
-        hp_tbuf_untake(n);
-        return NULL; /* failed: p is untouched, nothing happened */
-    }
-    hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
-    return hp_tbuf_alloc_slow(HP_FN_REALLOC, q, n);
+    if (q) /* else failed: p is untouched */
+        hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
+    return crossed_before(HP_FN_REALLOC, q, n);
 }
 
 /* The same test as free() selects the slow path; hp_real.realloc starts as
