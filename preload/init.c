@@ -32,6 +32,7 @@
 #include "log.h"
 #include "modules.h"
 #include "options.h"
+#include "procfs.h"
 #include "real.h"
 #include "tbuf.h"
 #include "unwind.h"
@@ -70,30 +71,12 @@ static void thread_exit(void *arg)
     hp_guard_leave();
 }
 
-/* Number of threads of this process (/proc/self/stat field 20), or 2 when
- * it cannot be read (assume the worst). */
-static int thread_count(void)
+/* A line of a maps file that names libheapprof.so. */
+static int names_us(const char *line, size_t len, void *arg)
 {
-    char buf[1024];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 2;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 2;
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    if (!p)
-        return 2;
-    /* After ")": state is field 3; num_threads is field 20. */
-    for (int field = 2; field < 20 && *p; p++)
-        if (*p == ' ')
-            field++;
-    int t = 0;
-    while (*p >= '0' && *p <= '9')
-        t = t * 10 + (*p++ - '0');
-    return t > 0 ? t : 2;
+    static const char name[] = "libheapprof.so";
+    (void)arg;
+    return memmem(line, len, name, sizeof name - 1) != NULL;
 }
 
 /*
@@ -101,33 +84,11 @@ static int thread_count(void)
  * fork and exec are handled by their hooks, but a child that libc creates
  * itself (posix_spawn, system, popen: clone and an internal execve) passes
  * no hook, so the child asks whether its parent has libheapprof.so mapped.
- * Reads /proc/PPID/maps in chunks, without allocating.
+ * Reads /proc/PPID/maps without allocating.
  */
 static int parent_profiled(void)
 {
-    static const char name[] = "libheapprof.so";
-    enum { NAME_LEN = sizeof name - 1 };
-    char path[32], buf[4096 + NAME_LEN];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)getppid());
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    size_t keep = 0;
-    int found = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + keep, sizeof buf - keep);
-        if (r <= 0)
-            break;
-        size_t len = keep + (size_t)r;
-        if (memmem(buf, len, name, NAME_LEN)) {
-            found = 1;
-            break;
-        }
-        keep = len < NAME_LEN - 1 ? len : NAME_LEN - 1; /* a name across chunks */
-        memmove(buf, buf + len - keep, keep);
-    }
-    close(fd);
-    return found;
+    return hp_proc_maps_each((int)getppid(), names_us, NULL) == 1;
 }
 
 /* Are sampled blocks placed at page starts (tbuf.h)? Not in full mode
@@ -140,7 +101,7 @@ static int placed(void)
 static void prefork(void)
 {
     hp_guard_enter();
-    fork_multi = thread_count() > 1;
+    fork_multi = hp_proc_threads() != 1; /* unknown: assume the worst */
     pthread_mutex_lock(&mod_mu);
     hp_writer_prefork();
 }

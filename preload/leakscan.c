@@ -22,11 +22,12 @@
  * stale copies of the program's pointers in their unused slots, which
  * would hide leaks. When that frame cannot be found, the scan starts at
  * hp_leakscan_run's frame, which holds its registers (getcontext). The
- * scan is skipped in the child of a fork made while other threads ran
- * (the loader's lock may be held forever there). Not scanned: the stacks and
- * registers of other threads still running at exit, memory the program
- * mapped itself, and blocks the profiler did not record (its own
- * allocations). When other threads are still running, every read goes
+ * stacks of the other threads still running are roots too (scan_thread).
+ * The scan is skipped in the child of a fork made while other threads ran
+ * (the loader's lock may be held forever there). Not scanned: the
+ * registers of other threads, memory the program mapped itself, and
+ * blocks the profiler did not record (its own allocations). When other
+ * threads are still running, every read goes
  * through process_vm_readv(2), because a block may be freed (and its memory
  * unmapped) under the scan; when that is not possible the scan is skipped.
  *
@@ -44,10 +45,12 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -55,6 +58,7 @@
 
 #include "heapprof/error.h"
 #include "heapprof/trace_format.h"
+#include "procfs.h"
 #include "real.h"
 #include "tbuf.h"
 #include "unwind.h" /* libunwind, and hp_unwind_on */
@@ -175,7 +179,8 @@ typedef struct scan_s {
     uint32_t *work;  /* marked blocks whose contents are not scanned yet */
     size_t n, nwork;
     uintptr_t lo, hi; /* lowest start, highest end */
-    int safe;         /* read through process_vm_readv */
+    int safe;         /* read through process_vm_readv (other threads run) */
+    int self;         /* the scanning thread's id */
     uint8_t *buf;     /* SAFE_CHUNK bytes for safe reads */
 } scan_t;
 
@@ -325,30 +330,6 @@ fallback:;
     return (uintptr_t)__libc_stack_end;
 }
 
-/* Number of threads of this process (from /proc), or -1 when unknown. */
-static int thread_count(void)
-{
-    char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    const char *p = strstr(buf, "\nThreads:");
-    if (!p)
-        return -1;
-    p += 9;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    int v = 0;
-    while (*p >= '0' && *p <= '9')
-        v = v * 10 + (*p++ - '0');
-    return v > 0 ? v : -1;
-}
-
 static int safe_reads_work(void)
 {
     uintptr_t probe = 0x5a5a5a5a, copy = 0;
@@ -404,9 +385,57 @@ static int exit_caller(uintptr_t *sp, uintptr_t *regs)
     return -1;
 }
 
+/*
+ * The stack of another thread, still running at exit: from its stack
+ * pointer when it waits in a system call, else (it is running, attached)
+ * the whole mapping its stack lies in, to the mapping's end, where glibc
+ * also keeps the thread's static TLS. A stack that is a recorded block
+ * (pthread_attr_setstack, coroutines) is scanned to the block's end, and
+ * is itself reachable. The thread's hp_tls is skipped: it holds the
+ * profiler's last recorded allocation.
+ */
+static int scan_thread(int tid, void *arg)
+{
+    scan_t *s = arg;
+    if (tid == s->self)
+        return 0;
+    uintptr_t sp = 0, hint = 0, tls = 0, lo, hi;
+    int attached = hp_tbuf_thread_find((uint32_t)tid, &tls, &hint) == 0;
+    int waiting = hp_proc_task_sp(tid, &sp);
+    for (int i = 0; i < 3 && waiting == 0; i++) { /* it may be about to wait */
+        sched_yield();
+        waiting = hp_proc_task_sp(tid, &sp);
+    }
+    uintptr_t at = waiting == 1 ? sp : attached ? hint : 0;
+    if (!at || hp_proc_mapping_of(at, &lo, &hi) != 0)
+        return 0; /* running and never attached: not known */
+    if (waiting == 1)
+        lo = sp;
+    long b = find_block(s, at);
+    if (b >= 0) {
+        lo = waiting == 1 ? sp : s->blk[b].addr;
+        hi = s->blk[b].end;
+        if (!s->mark[b]) {
+            s->mark[b] = 1;
+            s->work[s->nwork++] = (uint32_t)b;
+        }
+    }
+    if (hi <= lo || hi - lo > MAX_STACK)
+        return 0;
+    uintptr_t skip_lo = tls, skip_hi = tls + sizeof(hp_tls_t);
+    if (attached && skip_lo >= lo && skip_hi <= hi) {
+        scan_range(s, lo, skip_lo);
+        scan_range(s, skip_hi, hi);
+    } else {
+        scan_range(s, lo, hi);
+    }
+    return 0;
+}
+
 /* Scans the roots: the calling thread's stack from the caller of exit()
  * (or else from `from`, the frame of hp_leakscan_run, which holds its
- * registers) to the stack's top, and the modules' segments and TLS. */
+ * registers) to the stack's top, the other threads' stacks, and the
+ * modules' segments and TLS. */
 static void scan_roots(scan_t *s, uintptr_t from)
 {
     uintptr_t top = stack_top(), sp = 0, regs[16];
@@ -417,6 +446,8 @@ static void scan_roots(scan_t *s, uintptr_t from)
     }
     if (top > from && top - from <= MAX_STACK)
         scan_range(s, from, top);
+    if (s->safe) /* other threads run */
+        hp_proc_tasks_each(scan_thread, s);
     dl_iterate_phdr(phdr_cb, s);
 }
 
@@ -464,11 +495,12 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
      * forever (init.c). No scan then, rather than a hang. */
     if (__atomic_load_n(&hp_unwind_on, __ATOMIC_RELAXED) != HP_UNWIND_ON)
         goto out;
-    int threads = thread_count();
+    int threads = hp_proc_threads();
     if (threads != 1) {
         if (!safe_reads_work())
             goto out;
         s.safe = 1;
+        s.self = (int)syscall(SYS_gettid);
         s.buf = map_scratch(SAFE_CHUNK);
         if (!s.buf) {
             rc = HP_ERR_NOMEM;

@@ -98,6 +98,8 @@ struct hp_thread_s {
     int busy;               /* owner is appending */
     uint32_t tid;
     uint32_t seq;  /* frames written */
+    uintptr_t tls;        /* the owner's hp_tls */
+    uintptr_t stack_hint; /* an address on the owner's stack (attach's frame) */
     int rounds;    /* thread-exit destructor calls */
     uint64_t mark; /* activity seen by the last destructor call */
     hp_sampler_t sampler;
@@ -253,6 +255,8 @@ static hp_thread_t *attach(void)
     /* The counts made before attaching belong to this record too. */
     __atomic_store_n(&th->live, &hp_tls.counters, __ATOMIC_RELEASE);
     th->tid = tid;
+    th->tls = (uintptr_t)&hp_tls;
+    th->stack_hint = (uintptr_t)__builtin_frame_address(0);
     th->seq = 0;
     th->rounds = 0;
     th->mark = 0;
@@ -608,6 +612,18 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
 }
 
 /* ---- life cycle ---- */
+
+int hp_tbuf_thread_find(uint32_t tid, uintptr_t *tls, uintptr_t *stack_hint)
+{
+    for (hp_thread_t *th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next) {
+        if (!__atomic_load_n(&th->in_use, __ATOMIC_ACQUIRE) || th->tid != tid)
+            continue;
+        *tls = th->tls;
+        *stack_hint = th->stack_hint;
+        return 0;
+    }
+    return -1;
+}
 
 void hp_tbuf_set_mode(int mode, int placed)
 {

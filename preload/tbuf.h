@@ -233,6 +233,12 @@ int hp_tbuf_init(void);
  */
 void hp_tbuf_flush_all(int reason);
 
+/*
+ * For the exit scan (leakscan.c): the live thread tid's hp_tls address and
+ * an address on its stack, when it is attached. Returns 0, or -1.
+ */
+int hp_tbuf_thread_find(uint32_t tid, uintptr_t *tls, uintptr_t *stack_hint);
+
 /* Restarts recording after hp_tbuf_flush_all (exec failed). */
 void hp_tbuf_resume(void);
 

@@ -14,13 +14,23 @@
  * reachable. Mode "globals" leaves only (a) and (b); mode "lost" leaves
  * only (c), allocated at a line marked LOST-LINE.
  *
+ * Mode "threads" calls exit() from main while three other threads run:
+ *   (f) 700 bytes pointed to only from a local of a thread waiting in read(),
+ *   (g) 800 bytes pointed to only from a __thread variable of such a thread,
+ *   (h) 900 bytes no pointer reaches, allocated by the first thread,
+ *   (i) 1000 bytes pointed to only from a local of a thread that spins,
+ *   and (c) from main. Expected: (c) and (h) lost, 1200 bytes in 2 blocks;
+ *   (f), (g) and (i) still reachable.
+ *
  * The lost blocks are allocated in a separate function whose frame is then
  * overwritten, so that no stale copy of their addresses survives on the
  * stack (the scan is conservative, like LeakSanitizer's and memcheck's).
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void **g_root; /* (a) */
 
@@ -64,6 +74,74 @@ static __attribute__((noinline)) void nested(int status)
     leave(status);
 }
 
+static int ready[2], never[2]; /* pipes: workers say "ready"; nobody writes never */
+__thread void *tls_keep; /* (g) */
+static volatile int spin_forever = 1;
+
+static void wait_forever(void)
+{
+    char c;
+    if (write(ready[1], "r", 1) != 1)
+        abort();
+    while (read(never[0], &c, 1) != 0)
+        ;
+}
+
+static void *worker_local(void *arg)
+{
+    (void)arg;
+    void *volatile keep = malloc(700); /* (f) */
+    memset(keep, 0, 700);
+    void *volatile lost = malloc(900); /* (h) */
+    memset(lost, 0, 900);
+    lost = NULL;
+    clobber_stack();
+    wait_forever();
+    return keep;
+}
+
+static void *worker_tls(void *arg)
+{
+    (void)arg;
+    tls_keep = malloc(800); /* (g) */
+    memset(tls_keep, 0, 800);
+    wait_forever();
+    return NULL;
+}
+
+static void *worker_spin(void *arg)
+{
+    (void)arg;
+    void *volatile keep = malloc(1000); /* (i) */
+    memset(keep, 0, 1000);
+    if (write(ready[1], "r", 1) != 1)
+        abort();
+    while (spin_forever)
+        ;
+    return keep;
+}
+
+static int run_threads(void)
+{
+    void *(*fn[])(void *) = {worker_local, worker_tls, worker_spin};
+    if (pipe(ready) != 0 || pipe(never) != 0)
+        return 1;
+    for (int i = 0; i < 3; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, fn[i], NULL) != 0)
+            return 1;
+    }
+    for (int i = 0; i < 3; i++) {
+        char c;
+        if (read(ready[0], &c, 1) != 1)
+            return 1;
+    }
+    make_lost(0);
+    clobber_stack();
+    nested(0);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "mixed";
@@ -72,6 +150,8 @@ int main(int argc, char **argv)
         clobber_stack();
         return 0;
     }
+    if (strcmp(mode, "threads") == 0)
+        return run_threads();
     if (strcmp(mode, "lost") == 0) {
         make_lost(0);
         clobber_stack();

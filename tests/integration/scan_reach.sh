@@ -8,8 +8,10 @@
 # called from a nested function) are not lost; the gate passes a program
 # whose only live blocks are reachable from globals, fails one with a lost
 # block naming its file:line, and --gate-reachable counts every live block
-# again. When valgrind is installed, its definitely + indirectly lost bytes
-# equal our lost_bytes.
+# again. With three other threads still running at exit (mode "threads"),
+# blocks held by their stacks and TLS are reachable, and only the two lost
+# blocks fail the gate. When valgrind is installed, its definitely +
+# indirectly lost bytes equal our lost_bytes in both modes.
 set -u
 B=$HP_BUILD
 for f in libheapprof.so heapanalyze heapprof tests/integration/scan_reach; do
@@ -69,18 +71,49 @@ line=$(grep -n 'LOST-LINE' "$HP_SRC/tests/integration/scan_reach.c" | cut -d: -f
 grep -q "^leak 1 of 1: 300 bytes in 1 block" lost.txt || fail "lost block not reported"
 grep -q "make_lost .*scan_reach.c:$line\$" lost.txt || fail "lost line $line not named"
 
+# Other threads still running at exit: a thread waiting in read() holds
+# (f) in a local and has lost (h), another holds (g) in a __thread
+# variable, a spinning thread holds (i) in a local; main has lost (c).
+HEAPPROF_RATE=1 HEAPPROF_LEAK_SCAN=1 HEAPPROF_OUT=threads.zst LD_PRELOAD="$B/libheapprof.so" \
+    "$P" threads || fail "scan_reach threads exit $?"
+"$B/heapanalyze" threads.zst --json --top 0 >threads.json || fail "json (threads)"
+python3 - <<'PY' || fail "lost figures with other threads running"
+import json
+j = json.load(open("threads.json"))
+assert j["leak_scan"] is True, j["leak_scan"]
+lost = {(s["stack"][0]["function"], s["leaked_bytes"]): s["lost_bytes"] for s in j["leaks"]}
+want = {("make_lost", 300): 300, ("worker_local", 900): 900, ("worker_local", 700): 0,
+        ("worker_tls", 800): 0, ("worker_spin", 1000): 0}
+for k, v in want.items():
+    assert lost.get(k) == v, (k, lost.get(k), lost)
+assert (j["lost_bytes"], j["lost_blocks"]) == (1200, 2), (j["lost_bytes"], j["lost_blocks"], lost)
+print("threads: leaked %d in %d blocks, lost %d in %d" % (j["leaked_bytes"], j["leaked_blocks"],
+                                                         j["lost_bytes"], j["lost_blocks"]))
+PY
+"$B/heapprof" -q --leak-check "$P" threads >threads.txt 2>&1
+rc=$?
+cat threads.txt
+[ "$rc" -eq 1 ] || fail "gate with threads running: exit $rc, want 1"
+grep -q "^leak 1 of 2: 900 bytes in 1 block" threads.txt || fail "the thread's lost block is not first"
+grep -q "^leak 2 of 2: 300 bytes in 1 block" threads.txt || fail "main's lost block is not reported"
+
 # Sampled mode makes no scan: the analyzer falls back to live at exit.
 HEAPPROF_RATE=4096 HEAPPROF_OUT=sampled.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
     fail "sampled run"
 "$B/heapanalyze" sampled.zst --json | grep -q '"leak_scan":false,"lost_bytes":null' ||
     fail "a sampled trace claims a scan"
 
-if command -v valgrind >/dev/null; then
+# memcheck's definitely + indirectly lost bytes for mode $1 equal ours (1200).
+vg_agrees() {
     valgrind --leak-check=full --show-leak-kinds=all --run-libc-freeres=no \
-        --run-cxx-freeres=no "$P" mixed >/dev/null 2>vg.txt || fail "valgrind"
-    def=$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' vg.txt | tr -d ,)
-    ind=$(sed -n 's/.*indirectly lost: \([0-9,]*\) bytes.*/\1/p' vg.txt | tr -d ,)
-    echo "valgrind: definitely $def + indirectly $ind bytes lost; heapprof: 1200"
-    [ $((def + ind)) -eq 1200 ] || { cat vg.txt; fail "valgrind disagrees"; }
+        --run-cxx-freeres=no "$P" "$1" >/dev/null 2>"vg-$1.txt" || fail "valgrind $1"
+    def=$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' "vg-$1.txt" | tr -d ,)
+    ind=$(sed -n 's/.*indirectly lost: \([0-9,]*\) bytes.*/\1/p' "vg-$1.txt" | tr -d ,)
+    echo "valgrind, $1: definitely $def + indirectly $ind bytes lost; heapprof: 1200"
+    [ $((def + ind)) -eq 1200 ] || { cat "vg-$1.txt"; fail "valgrind disagrees ($1)"; }
+}
+if command -v valgrind >/dev/null; then
+    vg_agrees mixed
+    vg_agrees threads
 fi
 echo "scan_reach: ok"

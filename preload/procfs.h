@@ -1,0 +1,40 @@
+/*
+ * procfs.h - what the recorder reads from /proc about its own process.
+ *
+ * Every function reads with open/read/close into buffers on the stack: no
+ * allocation, so they serve under the reentrancy guard, at exit, and in a
+ * fork child whose allocator lock may be held.
+ */
+#ifndef HP_PRELOAD_PROCFS_H
+#define HP_PRELOAD_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Number of threads of this process, or -1 when /proc cannot tell. */
+int hp_proc_threads(void);
+
+/*
+ * Calls fn on each line of /proc/PID/maps (pid 0: this process), without
+ * its newline, until fn returns non-zero. Returns what fn returned last,
+ * 0 after the last line, or -1 when the file cannot be opened.
+ */
+int hp_proc_maps_each(int pid, int (*fn)(const char *line, size_t len, void *arg), void *arg);
+
+/* The mapping [*lo, *hi) of this process that holds addr: 0, or -1. */
+int hp_proc_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
+/*
+ * Calls fn with the id of each thread of this process (/proc/self/task)
+ * until fn returns non-zero. Returns 0, or -1 when the list is unreadable.
+ */
+int hp_proc_tasks_each(int (*fn)(int tid, void *arg), void *arg);
+
+/*
+ * The stack pointer of thread tid while it waits in a system call
+ * (/proc/self/task/TID/syscall): returns 1 and sets *sp; 0 when the thread
+ * is running (its stack pointer is not known); -1 when unreadable.
+ */
+int hp_proc_task_sp(int tid, uintptr_t *sp);
+
+#endif
