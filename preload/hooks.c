@@ -127,22 +127,25 @@ HP_EXPORT void *calloc(size_t nmemb, size_t size)
     return hp_real.calloc(nmemb, size);
 }
 
-static inline void account_free(void *p)
+/* Accounts the free of p; returns whether p was a recorded block. */
+static inline int account_free(void *p)
 {
     uint32_t pair = 0;
     int tracked = hp_tbuf_free_begin(p, &pair);
     hp_tbuf_free_end(p, tracked, pair);
+    return tracked;
 }
 
 /* Everything free()'s test sends here: NULL, arena blocks, a held guard,
  * an unattached thread, a pointer that may be recorded; and every free in
- * full mode or at rates below HP_PLACE_MIN_RATE. */
+ * full mode or at rates below HP_PLACE_MIN_RATE. A recorded block may be
+ * kept for a later sample instead of freed (tbuf.h). */
 __attribute__((noinline)) static void free_slow(void *p)
 {
     if (!p || hp_real_in_arena(p))
         return;
-    if (!hp_guard_active())
-        account_free(p);
+    if (!hp_guard_active() && account_free(p) && hp_tbuf_keep(p))
+        return;
     hp_real.free(p);
 }
 

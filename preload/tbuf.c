@@ -42,6 +42,7 @@
 #include "leakscan.h"
 #include "liveset.h"
 #include "options.h"
+#include "place.h"
 #include "real.h"
 #include "sampler.h"
 #include "unwind.h"
@@ -109,6 +110,7 @@ struct hp_thread_s {
     int have_ts;
     stk_memo_t memo[STK_MEMO];
     pair_slot_t *pairs; /* PAIR_SLOTS, mmap'd; NULL: no cache */
+    hp_place_kept_t kept; /* freed samples kept for the next (place.h) */
     uint8_t buf[TBUF_CAP];
 };
 
@@ -514,27 +516,6 @@ static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, 
     hp_tls.last_calls = hp_tbuf_mode == 1 ? alloc_calls() : 0;
 }
 
-/*
- * Moves a block that is about to be sampled to its place (HP_PLACE_MASK),
- * keeping what the caller may rely on. Returns the new block, or NULL
- * (the block then stays where it is and is not recorded). Under the guard:
- * the real functions are called directly.
- */
-static void *place(int fn, void *p, size_t n)
-{
-    if (!hp_real.memalign)
-        return NULL;
-    void *q = hp_real.memalign(HP_PLACE_ALIGN, n);
-    if (!q)
-        return NULL;
-    if (fn == HP_FN_CALLOC)
-        memset(q, 0, n);
-    else if (fn == HP_FN_REALLOC || fn == HP_FN_REALLOCARRAY)
-        memcpy(q, p, n);
-    hp_real.free(p);
-    return q;
-}
-
 void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
 {
     hp_tls_t *t = &hp_tls;
@@ -559,7 +540,7 @@ void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
         goto out;
     }
     if (placing && ((uintptr_t)p & HP_PLACE_MASK)) {
-        void *q = place(fn, p, n);
+        void *q = hp_place(&th->kept, fn, p, n);
         if (q)
             p = q;
         else
@@ -609,6 +590,17 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
     }
     hp_guard_leave();
     errno = saved_errno;
+}
+
+int hp_tbuf_keep(void *p)
+{
+    if (!placing)
+        return 0;
+    hp_guard_enter(); /* a signal handler's free cannot touch the list meanwhile */
+    hp_thread_t *th = self();
+    int kept = th && hp_place_keep(&th->kept, p);
+    hp_guard_leave();
+    return kept;
 }
 
 /* ---- life cycle ---- */
@@ -696,6 +688,7 @@ int hp_tbuf_thread_exit(void)
      * seen `flushing` at zero, no flusher still holds the old one; a
      * flusher that started in between reads the copy. Later calls of this
      * thread count nowhere. */
+    hp_place_release(&th->kept);
     th->final = hp_tls.counters;
     __atomic_store_n(&th->live, &th->final, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&flushing, __ATOMIC_SEQ_CST))
@@ -733,8 +726,10 @@ void hp_tbuf_postfork_child(void)
         pairs_reset(th);                      /* pair ids restart below */
         th->live = &th->final; /* the other threads do not exist here */
         th->seq = 0;
-        if (th != self_th)
+        if (th != self_th) {
             th->in_use = 0;
+            memset(&th->kept, 0, sizeof th->kept); /* may be half written: dropped */
+        }
     }
     memset(&hp_tls.counters, 0, sizeof hp_tls.counters);
     if (self_th) {
@@ -751,4 +746,5 @@ void hp_tbuf_postfork_child(void)
     hp_tbuf_stack_reset();
     last_pair = 0;
     hp_liveset_reset();
+
 }

@@ -206,6 +206,13 @@ static inline void hp_tbuf_free_end(void *p, int tracked, uint32_t pair)
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
 }
 
+/*
+ * The program frees p, a block hp_tbuf_free_begin found recorded: returns
+ * 1 when the thread keeps it for a later sample (place.h), and the caller
+ * must not free it; 0 when the caller frees it.
+ */
+int hp_tbuf_keep(void *p);
+
 /* Sets hp_tbuf_mode (init.c, under the guard) and, in sampled mode,
  * whether sampled blocks are placed (HP_PLACE_MASK). Full mode first makes
  * the liveset filter answer "maybe" for every pointer. */

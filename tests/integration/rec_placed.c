@@ -3,7 +3,9 @@
  * sampled mode moves to the start of a page (preload/tbuf.h,
  * HP_PLACE_MASK): calloc's zeroes on reused memory, realloc's and
  * reallocarray's contents, the aligned functions' alignment, the usable
- * size. rec_placed.sh runs it at a rate where many blocks are sampled.
+ * size; and calloc's zeroes again for small blocks, which a thread keeps
+ * for its next samples once the program frees them (preload/place.h).
+ * rec_placed.sh runs it at a rate where many blocks are sampled.
  *
  * Leaks LEAK_BLOCKS blocks of LEAK_SIZE bytes and frees everything else.
  * Prints how many of its blocks were at a page start; exits with the
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #define ROUNDS 6000
+#define SMALL_ROUNDS 20000
 #define LEAK_BLOCKS 4000
 #define LEAK_SIZE 8192
 
@@ -50,6 +53,17 @@ static int holds(const unsigned char *p, size_t n, unsigned seed)
     return 1;
 }
 
+/* Checks that calloc's block c of n bytes came back, zeroed; returns c. */
+static unsigned char *zeroed(unsigned char *c, size_t n, const char *what)
+{
+    check(c != NULL, what, n);
+    unsigned char any = 0;
+    for (size_t k = 0; c && k < n; k++)
+        any |= c[k];
+    check(any == 0, "calloc: not zeroed", n);
+    return c;
+}
+
 static void round_of(int i)
 {
     size_t n = 1024 + (size_t)(i * 7919u) % 15360; /* 1 KiB .. 16 KiB */
@@ -60,12 +74,7 @@ static void round_of(int i)
     memset(a, 0xa5, n); /* dirty memory that calloc may get back */
     free(a);
 
-    unsigned char *c = note(calloc(1, n));
-    check(c != NULL, "calloc", n);
-    unsigned char any = 0;
-    for (size_t k = 0; k < n; k++)
-        any |= c[k];
-    check(any == 0, "calloc: not zeroed", n);
+    unsigned char *c = zeroed(note(calloc(1, n)), n, "calloc");
 
     fill(c, n, (unsigned)i);
     unsigned char *r = note(realloc(c, 2 * n));
@@ -88,11 +97,24 @@ static void round_of(int i)
     free(al);
 }
 
+/* A small block dirtied and freed, then a calloc of the same size. */
+static void small_round(int i)
+{
+    size_t n = 16 + (size_t)(i * 7919u) % 1000;
+    unsigned char *a = note(malloc(n));
+    check(a != NULL, "malloc", n);
+    memset(a, 0x5a, n);
+    free(a);
+    free(zeroed(note(calloc(1, n)), n, "calloc (small)"));
+}
+
 int main(void)
 {
     static unsigned char *leak[LEAK_BLOCKS];
     for (int i = 0; i < ROUNDS; i++)
         round_of(i);
+    for (int i = 0; i < SMALL_ROUNDS; i++)
+        small_round(i);
     for (int i = 0; i < LEAK_BLOCKS; i++) {
         leak[i] = note(malloc(LEAK_SIZE));
         check(leak[i] != NULL, "malloc", LEAK_SIZE);
