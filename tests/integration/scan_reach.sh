@@ -10,7 +10,8 @@
 # block naming its file:line, and --gate-reachable counts every live block
 # again. With three other threads still running at exit (mode "threads"),
 # blocks held by their stacks and TLS are reachable, and only the two lost
-# blocks fail the gate. When valgrind is installed, its definitely +
+# blocks fail the gate; so is everything python3 holds in threads sleeping
+# at exit. When valgrind is installed, its definitely +
 # indirectly lost bytes equal our lost_bytes in both modes.
 set -u
 B=$HP_BUILD
@@ -96,6 +97,32 @@ cat threads.txt
 [ "$rc" -eq 1 ] || fail "gate with threads running: exit $rc, want 1"
 grep -q "^leak 1 of 2: 900 bytes in 1 block" threads.txt || fail "the thread's lost block is not first"
 grep -q "^leak 2 of 2: 300 bytes in 1 block" threads.txt || fail "main's lost block is not reported"
+
+# A real program: CPython (its own allocator off, as under LeakSanitizer)
+# exits while three daemon threads sleep holding lists of buffers. memcheck
+# finds nothing lost there; before the other threads' stacks were scanned,
+# about 1.2 KB in 9 blocks showed as lost.
+PY=$(python3 -c 'import sys; print(sys.executable)')
+PYTHONMALLOC=malloc HEAPPROF_RATE=1 HEAPPROF_LEAK_SCAN=1 HEAPPROF_OUT=py.zst \
+    LD_PRELOAD="$B/libheapprof.so" "$PY" -c '
+import threading, time
+ready = threading.Barrier(4)
+def worker():
+    data = [bytearray(1000) for _ in range(10)]
+    ready.wait()
+    time.sleep(100)
+for _ in range(3):
+    threading.Thread(target=worker, daemon=True).start()
+ready.wait()
+time.sleep(0.2)' || fail "python3 with daemon threads"
+"$B/heapanalyze" py.zst --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["leak_scan"] is True and j["leaked_blocks"] > 30, (j["leak_scan"], j["leaked_blocks"])
+assert (j["lost_bytes"], j["lost_blocks"]) == (0, 0), (j["lost_bytes"], j["lost_blocks"])
+print("python3, 3 threads at exit: leaked %d in %d blocks, lost 0" % (j["leaked_bytes"],
+                                                                     j["leaked_blocks"]))' ||
+    fail "python3: blocks of running threads reported lost"
 
 # Sampled mode makes no scan: the analyzer falls back to live at exit.
 HEAPPROF_RATE=4096 HEAPPROF_OUT=sampled.zst LD_PRELOAD="$B/libheapprof.so" "$P" mixed ||
