@@ -390,9 +390,9 @@ static int exit_caller(uintptr_t *sp, uintptr_t *regs)
  * pointer when it waits in a system call, else (it is running, attached)
  * the whole mapping its stack lies in, to the mapping's end, where glibc
  * also keeps the thread's static TLS. A stack that is a recorded block
- * (pthread_attr_setstack, coroutines) is scanned to the block's end, and
- * is itself reachable. The thread's hp_tls is skipped: it holds the
- * profiler's last recorded allocation.
+ * (pthread_attr_setstack, coroutines) is reachable, and so scanned whole.
+ * The thread's hp_tls is skipped: it holds the profiler's last recorded
+ * allocation.
  */
 static int scan_thread(int tid, void *arg)
 {
@@ -407,19 +407,20 @@ static int scan_thread(int tid, void *arg)
         waiting = hp_proc_task_sp(tid, &sp);
     }
     uintptr_t at = waiting == 1 ? sp : attached ? hint : 0;
-    if (!at || hp_proc_mapping_of(at, &lo, &hi) != 0)
+    if (!at)
         return 0; /* running and never attached: not known */
-    if (waiting == 1)
-        lo = sp;
     long b = find_block(s, at);
-    if (b >= 0) {
-        lo = waiting == 1 ? sp : s->blk[b].addr;
-        hi = s->blk[b].end;
+    if (b >= 0) { /* reachable, so its contents are scanned whole */
         if (!s->mark[b]) {
             s->mark[b] = 1;
             s->work[s->nwork++] = (uint32_t)b;
         }
+        return 0;
     }
+    if (hp_proc_mapping_of(at, &lo, &hi) != 0)
+        return 0;
+    if (waiting == 1)
+        lo = sp;
     if (hi <= lo || hi - lo > MAX_STACK)
         return 0;
     uintptr_t skip_lo = tls, skip_hi = tls + sizeof(hp_tls_t);

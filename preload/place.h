@@ -8,10 +8,10 @@
  * blocks that was half of all a sample cost. A recorded block that the
  * program frees is therefore not given back at once: each thread keeps up
  * to HP_PLACE_KEEP of them (page-aligned, at most HP_PLACE_KEEP_MAX bytes)
- * for its next samples that fit in them, until it exits. They stay the real allocator's blocks
- * throughout, so a pointer that escapes every hook still reaches an
- * allocator that knows it. Only the owning thread touches its list, under
- * the reentrancy guard.
+ * for its next samples that fit in them, until it exits. They stay the
+ * real allocator's blocks throughout, so a pointer that escapes every hook
+ * still reaches an allocator that knows it. Only the owning thread touches
+ * its list, under the reentrancy guard.
  */
 #ifndef HP_PRELOAD_PLACE_H
 #define HP_PRELOAD_PLACE_H
