@@ -5,7 +5,7 @@
 # unknown, and the only leak is main's 10 blocks of 4096 bytes.
 . "$HP_SRC/tests/integration/rec_lib.inc"
 need_analyzer
-command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
+need_python
 HEAPPROF_RATE=1 HEAPPROF_OUT=h.zst LD_PRELOAD=$LIB "$BIN/ana_handoff" || fail "ana_handoff failed"
 "$ANA" --json --top 0 h.zst >h.json || fail "heapanalyze --json failed"
 python3 - h.json <<'PY' || fail "figures"

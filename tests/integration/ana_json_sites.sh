@@ -4,14 +4,13 @@
 # gives fifteen entries in "leaks" whose bytes sum to leaked_bytes, and
 # --top 3 keeps the three largest.
 set -u
-lib=$HP_BUILD/libheapprof.so
-ha=$HP_BUILD/heapanalyze
-[ -f "$lib" ] || { echo "libheapprof.so is not built"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
-HEAPPROF_RATE=1 HEAPPROF_OUT=sites.zst LD_PRELOAD="$lib" \
-    "$HP_BUILD/tests/integration/ana_json_sites" || exit 1
-"$ha" --json sites.zst >all.json || exit 1
-"$ha" --json --top 3 sites.zst >top3.json || exit 1
+. "$HP_SRC/tests/integration/rec_lib.inc"
+need_analyzer
+need_python
+HEAPPROF_RATE=1 HEAPPROF_OUT=sites.zst LD_PRELOAD="$LIB" \
+    "$BIN/ana_json_sites" || exit 1
+"$ANA" --json sites.zst >all.json || exit 1
+"$ANA" --json --top 3 sites.zst >top3.json || exit 1
 python3 - all.json top3.json <<'PY'
 import json, sys
 a = json.load(open(sys.argv[1]))

@@ -3,12 +3,11 @@
 # known exactly: totals, peak, leaks, the churn's temporaries, and the text
 # report naming the leaking, peak and churning functions at their lines.
 set -u
-lib=$HP_BUILD/libheapprof.so
-prog=$HP_BUILD/tests/integration/ana_known
-[ -f "$lib" ] || { echo "libheapprof.so is not built"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
-HEAPPROF_RATE=1 HEAPPROF_OUT="$HP_TMP/known.zst" LD_PRELOAD="$lib" "$prog" || exit 1
-"$HP_BUILD/heapanalyze" --json --top 0 "$HP_TMP/known.zst" >known.json || exit 1
+. "$HP_SRC/tests/integration/rec_lib.inc"
+need_analyzer
+need_python
+HEAPPROF_RATE=1 HEAPPROF_OUT="$HP_TMP/known.zst" LD_PRELOAD="$LIB" "$BIN/ana_known" || exit 1
+"$ANA" --json --top 0 "$HP_TMP/known.zst" >known.json || exit 1
 src=$HP_SRC/tests/integration/ana_known.c
 leak_line=$(grep -n 'LEAK-LINE' "$src" | cut -d: -f1)
 peak_line=$(grep -n 'PEAK-LINE' "$src" | cut -d: -f1)
@@ -56,7 +55,7 @@ for arr in ("hotspots", "leaks", "peak_sites", "temporary_sites"):
                 sys.exit("%s: allocator/profiler frame not trimmed: %r" % (arr, f))
 print("json ok")
 PY
-"$HP_BUILD/heapanalyze" "$HP_TMP/known.zst" >report.txt || exit 1
+"$ANA" "$HP_TMP/known.zst" >report.txt || exit 1
 cat report.txt
 grep -q "leaky_function (.*ana_known.c:$leak_line)" report.txt || { echo "report: no leak site"; exit 1; }
 grep -q "hold_peak (.*ana_known.c:$peak_line)" report.txt || { echo "report: no peak site"; exit 1; }

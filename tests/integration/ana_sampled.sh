@@ -6,12 +6,12 @@
 # the sites holding most of the bytes are named: hold_big at the peak,
 # leak_some for the leak, churn_small for the temporaries.
 set -u
-lib=$HP_BUILD/libheapprof.so
-[ -f "$lib" ] || { echo "libheapprof.so is not built"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
-HEAPPROF_RATE=16384 HEAPPROF_SEED=12345 HEAPPROF_OUT="$HP_TMP/s.zst" LD_PRELOAD="$lib" \
-    "$HP_BUILD/tests/integration/ana_sampled" || exit 1
-"$HP_BUILD/heapanalyze" --json "$HP_TMP/s.zst" >s.json || exit 1
+. "$HP_SRC/tests/integration/rec_lib.inc"
+need_analyzer
+need_python
+HEAPPROF_RATE=16384 HEAPPROF_SEED=12345 HEAPPROF_OUT="$HP_TMP/s.zst" LD_PRELOAD="$LIB" \
+    "$BIN/ana_sampled" || exit 1
+"$ANA" --json "$HP_TMP/s.zst" >s.json || exit 1
 python3 - s.json <<'PY' || exit 1
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -35,7 +35,7 @@ for arr, fn in (("peak_sites", "hold_big"), ("leaks", "leak_some"),
         sys.exit("%s[0] is %r, want %s" % (arr, first(arr), fn))
 print("sampled ok: %d samples, peak %d, leaked %d" % (j["samples"], j["peak_bytes"], j["leaked_bytes"]))
 PY
-"$HP_BUILD/heapanalyze" "$HP_TMP/s.zst" >report.txt || exit 1
+"$ANA" "$HP_TMP/s.zst" >report.txt || exit 1
 grep -q "estimates, unbiased" report.txt || { cat report.txt; echo "report does not say estimates"; exit 1; }
 grep -q "rate 16384" report.txt || { echo "report does not give the rate"; exit 1; }
 exit 0

@@ -3,12 +3,12 @@
 # into one timeline and worker_alloc's figures are exact: 8,000 allocations,
 # 800 blocks and 57,600 bytes leaked.
 set -u
-lib=$HP_BUILD/libheapprof.so
-[ -f "$lib" ] || { echo "libheapprof.so is not built"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "python3 is not installed"; exit 77; }
-HEAPPROF_RATE=1 HEAPPROF_OUT="$HP_TMP/t.zst" LD_PRELOAD="$lib" \
-    "$HP_BUILD/tests/integration/ana_threads" || exit 1
-"$HP_BUILD/heapanalyze" --json --top 0 "$HP_TMP/t.zst" >t.json || exit 1
+. "$HP_SRC/tests/integration/rec_lib.inc"
+need_analyzer
+need_python
+HEAPPROF_RATE=1 HEAPPROF_OUT="$HP_TMP/t.zst" LD_PRELOAD="$LIB" \
+    "$BIN/ana_threads" || exit 1
+"$ANA" --json --top 0 "$HP_TMP/t.zst" >t.json || exit 1
 python3 - t.json <<'PY' || exit 1
 import json, sys
 j = json.load(open(sys.argv[1]))
