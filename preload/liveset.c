@@ -57,11 +57,11 @@ static size_t table_bytes(unsigned log)
 }
 
 
-int hp_liveset_init(int full, int placed)
+int hp_liveset_init(int full, unsigned granule_log)
 {
     if (slots)
         return 0;
-    key_shift = placed ? 12 : 4;
+    key_shift = granule_log;
     /* Full mode wants room for every live block; a system that refuses
      * that much address space gets the small table (blocks beyond it then
      * go untracked). */
@@ -97,8 +97,8 @@ void hp_liveset_saturate(void)
 
 /*
  * The home slot keeps address locality: within one window of 2^slots_log
- * granules (64 MiB sampled, 2 GiB full, of 16-byte granules; 16 TiB of
- * pages when sampled blocks are placed at page starts, tbuf.h) nearby
+ * granules (128 MiB sampled, 4 GiB full, of glibc's 32-byte granules; 16
+ * TiB of pages when sampled blocks are placed at page starts, tbuf.h) nearby
  * blocks get nearby slots, so a program whose heap spans a few MiB touches
  * a few pages of the table instead of one page per sample (each first
  * touch is a page fault, and in a threaded program one that competes with

@@ -14,10 +14,12 @@
 #include <stdint.h>
 
 /* Maps the table (lazily committed): a small one for sampled mode, one
- * sized for every live block of the program when full != 0. placed != 0:
- * the blocks sit at page offset 0 or 16 (tbuf.h, HP_PLACE_MASK), so a slot
- * may stand for a page. Returns 0 or HP_ERR_NOMEM. */
-int hp_liveset_init(int full, int placed);
+ * sized for every live block of the program when full != 0. A slot stands
+ * for 2^granule_log bytes of address, at most the distance between two
+ * blocks: 12 when they sit at page starts (tbuf.h, HP_PLACE_MASK), else
+ * the real allocator's spacing (real.h); were it larger, blocks side by
+ * side would pile up in one probe window. Returns 0 or HP_ERR_NOMEM. */
+int hp_liveset_init(int full, unsigned granule_log);
 
 /* Drops every entry (fork child: the parent's samples are not ours).
  * Saturated filter buckets stay saturated (full mode). */

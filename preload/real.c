@@ -177,3 +177,12 @@ int hp_real_init(void)
     __atomic_store_n(&hp_real_state, ok ? 2 : 3, __ATOMIC_RELEASE);
     return ok ? 0 : HP_ERR_UNSUPPORTED;
 }
+
+unsigned hp_real_spacing_log(void)
+{
+    Dl_info a;
+    if (!hp_real.malloc || !dladdr((void *)hp_real.malloc, &a) || !a.dli_fname)
+        return 3;
+    const char *slash = strrchr(a.dli_fname, '/');
+    return strncmp(slash ? slash + 1 : a.dli_fname, "libc.so", 7) == 0 ? 5 : 3;
+}

@@ -70,4 +70,13 @@ static inline int hp_real_in_arena(const void *p)
 /* Usable size of an arena block (its requested size). */
 size_t hp_real_arena_size(const void *p);
 
+/*
+ * log2 of the smallest distance between two blocks of the real allocator:
+ * 5 for glibc's malloc (16-byte aligned chunks of at least 32 bytes), 3
+ * for any other (jemalloc, tcmalloc and mimalloc hand out 8-byte blocks
+ * side by side). Valid after hp_real_init() returned 0; takes the loader's
+ * lock (dladdr).
+ */
+unsigned hp_real_spacing_log(void);
+
 #endif

@@ -27,7 +27,7 @@ static void test_liveset_insert_remove(void **state)
 {
     (void)state;
     uint32_t pair = 0;
-    assert_int_equal(hp_liveset_init(0, 0), 0);
+    assert_int_equal(hp_liveset_init(0, 4), 0);
     hp_liveset_reset();
     for (uintptr_t p = LO; p < LO + 16 * N; p += 16)
         assert_int_equal(hp_liveset_insert(p, pair_of(p)), 0);
@@ -58,7 +58,7 @@ static void test_liveset_colliding_windows(void **state)
 {
     (void)state;
     uint32_t pair = 0;
-    assert_int_equal(hp_liveset_init(0, 0), 0);
+    assert_int_equal(hp_liveset_init(0, 4), 0);
     hp_liveset_reset();
     const uintptr_t win = (uintptr_t)1 << 26; /* the sampled table's window */
     for (uint32_t i = 0; i < 32; i++)
@@ -88,7 +88,7 @@ static void test_liveset_filter_no_false_negative(void **state)
 {
     (void)state;
     uint32_t pair = 0;
-    assert_int_equal(hp_liveset_init(0, 0), 0);
+    assert_int_equal(hp_liveset_init(0, 4), 0);
     hp_liveset_reset();
     /* 300 live blocks sharing one bucket (different windows): the 8-bit
      * counter saturates, and every block still answers "maybe" while live. */
@@ -125,7 +125,7 @@ static void test_liveset_filter_no_false_negative(void **state)
 static void test_liveset_filter_quiet_across_arenas(void **state)
 {
     (void)state;
-    assert_int_equal(hp_liveset_init(0, 0), 0);
+    assert_int_equal(hp_liveset_init(0, 4), 0);
     hp_liveset_reset();
     /* One sampled block at the same offset of 16 arenas 64 MiB apart. */
     enum { ARENAS = 16 };
