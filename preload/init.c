@@ -173,7 +173,8 @@ static void do_init(void)
         goto out; /* a child: record nothing */
     if (hp_writer_init() || hp_tbuf_init())
         goto out;
-    if (hp_liveset_init(hp_options.rate == 1, placed() ? 12 : hp_real_spacing_log()))
+    if (hp_liveset_init(hp_options.rate == 1,
+                        placed() ? HP_PLACE_ALIGN_LOG : hp_real_spacing_log()))
         goto out;
     /* The scan's live-block table and exit-time marking cost time in
      * proportion to the heap (about 20% of a full-mode run of perl), so

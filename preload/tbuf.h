@@ -50,7 +50,8 @@ typedef struct hp_counters_s {
  * one) find out from the liveset filter on the slow path.
  */
 #define HP_PLACE_MASK ((uintptr_t)0xfef)
-#define HP_PLACE_ALIGN ((size_t)4096)
+#define HP_PLACE_ALIGN_LOG 12
+#define HP_PLACE_ALIGN ((size_t)1 << HP_PLACE_ALIGN_LOG)
 
 /* Below this rate, placing would cost a page per live sample (up to
  * 4096/RATE of the heap): frees then all take the slow path and its
