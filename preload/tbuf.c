@@ -592,7 +592,7 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
     errno = saved_errno;
 }
 
-int hp_tbuf_keep(void *p)
+int hp_tbuf_keep_slow(void *p)
 {
     if (!placing)
         return 0;

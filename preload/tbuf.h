@@ -210,9 +210,14 @@ static inline void hp_tbuf_free_end(void *p, int tracked, uint32_t pair)
 /*
  * The program frees p, a block hp_tbuf_free_begin found recorded: returns
  * 1 when the thread keeps it for a later sample (place.h), and the caller
- * must not free it; 0 when the caller frees it.
+ * must not free it; 0 when the caller frees it. Only sampled mode keeps
+ * blocks: a full-mode free (every one is recorded) pays one load here.
  */
-int hp_tbuf_keep(void *p);
+int hp_tbuf_keep_slow(void *p);
+static inline int hp_tbuf_keep(void *p)
+{
+    return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 && hp_tbuf_keep_slow(p);
+}
 
 /* Sets hp_tbuf_mode (init.c, under the guard) and, in sampled mode,
  * whether sampled blocks are placed (HP_PLACE_MASK). Full mode first makes
