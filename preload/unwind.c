@@ -417,6 +417,7 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
     hist_t *h = NULL; /* where this walk's stack will be kept */
     for (unsigned w = 0; w < HIST_WAYS; w++) {
         hist_t *e = &ts->hist[set * HIST_WAYS + w];
+        hp_vmem_touch(e); /* its header's page: written before read (vmem.h) */
         if (!e->n || e->seq != seq || e->gen != ts->gen) {
             h = h ? h : e;
             continue;

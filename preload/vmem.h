@@ -30,4 +30,22 @@ void *hp_vmem_map(size_t size, int noreserve);
  */
 int hp_vmem_zero(void *at, size_t size);
 
+/*
+ * Makes the first touch of p's page a write, for memory a thread reads
+ * before it writes (a lookup, then an insert). A read of an untouched page
+ * maps the shared zero page, and the write after it then takes a second,
+ * copy-on-write fault whose TLB flush interrupts every CPU running a
+ * thread of the process: 18 us a page on a 2-CPU VM with another thread
+ * running, against 1.4 us for a first write. Only for memory that no other
+ * thread writes: on x86-64 the or is not atomic.
+ */
+static inline void hp_vmem_touch(void *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("orb $0, %0" : "+m"(*(unsigned char *)p));
+#else
+    __atomic_fetch_or((unsigned char *)p, 0, __ATOMIC_RELAXED);
+#endif
+}
+
 #endif
