@@ -36,23 +36,37 @@ void *hp_place(hp_place_kept_t *k, int fn, void *p, size_t n)
     return q;
 }
 
-int hp_place_keep(hp_place_kept_t *k, void *p)
+/* The slot of k that would keep p, or -1: p must start a page (offset 16,
+ * also a place, would not keep the alignment of a memalign'd sample) and
+ * be small, and k have room. */
+static int keep_slot(const hp_place_kept_t *k, const void *p, size_t *size)
 {
-    /* Page offset 0 only: offset 16 (also a place) would not keep the
-     * alignment of a memalign'd sample. */
     if (((uintptr_t)p & (HP_PLACE_ALIGN - 1)) || !hp_real.malloc_usable_size)
-        return 0;
+        return -1;
     for (int i = 0; i < HP_PLACE_KEEP; i++) {
         if (!k->p[i]) {
-            size_t size = hp_real.malloc_usable_size(p);
-            if (size > HP_PLACE_KEEP_MAX)
-                return 0;
-            k->p[i] = p;
-            k->size[i] = size;
-            return 1;
+            *size = hp_real.malloc_usable_size((void *)p);
+            return *size <= HP_PLACE_KEEP_MAX ? i : -1;
         }
     }
-    return 0;
+    return -1;
+}
+
+int hp_place_keepable(const hp_place_kept_t *k, const void *p)
+{
+    size_t size;
+    return keep_slot(k, p, &size) >= 0;
+}
+
+int hp_place_keep(hp_place_kept_t *k, void *p)
+{
+    size_t size;
+    int i = keep_slot(k, p, &size);
+    if (i < 0)
+        return 0;
+    k->p[i] = p;
+    k->size[i] = size;
+    return 1;
 }
 
 void hp_place_release(hp_place_kept_t *k)

@@ -8,7 +8,9 @@
  * blocks that was half of all a sample cost. A recorded block that the
  * program frees is therefore not given back at once: each thread keeps up
  * to HP_PLACE_KEEP of them (page-aligned, at most HP_PLACE_KEEP_MAX bytes)
- * for its next samples that fit in them, until it exits. They stay the
+ * for its next samples that fit in them, until it exits. A recorded block
+ * the program resizes with realloc is kept the same way: the realloc
+ * becomes a new block, a copy and the old block kept (hooks.c). They stay the
  * real allocator's blocks throughout, so a pointer that escapes every hook
  * still reaches an allocator that knows it. Only the owning thread touches
  * its list, under the reentrancy guard.
@@ -42,6 +44,9 @@ void *hp_place(hp_place_kept_t *k, int fn, void *p, size_t n);
  * frees it.
  */
 int hp_place_keep(hp_place_kept_t *k, void *p);
+
+/* Whether hp_place_keep(k, p) would keep p now. */
+int hp_place_keepable(const hp_place_kept_t *k, const void *p);
 
 /* Frees the blocks kept in k (the thread exits). */
 void hp_place_release(hp_place_kept_t *k);

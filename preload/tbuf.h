@@ -219,6 +219,13 @@ static inline int hp_tbuf_keep(void *p)
     return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 && hp_tbuf_keep_slow(p);
 }
 
+/* Whether hp_tbuf_keep(p) would keep p now; the same mode test inline. */
+int hp_tbuf_keepable_slow(void *p);
+static inline int hp_tbuf_keepable(void *p)
+{
+    return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 && hp_tbuf_keepable_slow(p);
+}
+
 /* Sets hp_tbuf_mode (init.c, under the guard) and, in sampled mode,
  * whether sampled blocks are placed (HP_PLACE_MASK). Full mode first makes
  * the liveset filter answer "maybe" for every pointer. */

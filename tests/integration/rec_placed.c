@@ -4,7 +4,9 @@
  * HP_PLACE_MASK): calloc's zeroes on reused memory, realloc's and
  * reallocarray's contents, the aligned functions' alignment, the usable
  * size; and calloc's zeroes again for small blocks, which a thread keeps
- * for its next samples once the program frees them (preload/place.h).
+ * for its next samples once the program frees them, and realloc's contents
+ * for small blocks, which it keeps when the program resizes them
+ * (preload/place.h).
  * rec_placed.sh runs it at a rate where many blocks are sampled.
  *
  * Leaks LEAK_BLOCKS blocks of LEAK_SIZE bytes and frees everything else.
@@ -19,6 +21,7 @@
 
 #define ROUNDS 6000
 #define SMALL_ROUNDS 20000
+#define RESIZE_ROUNDS 20000
 #define LEAK_BLOCKS 4000
 #define LEAK_SIZE 8192
 
@@ -108,6 +111,24 @@ static void small_round(int i)
     free(zeroed(note(calloc(1, n)), n, "calloc (small)"));
 }
 
+/* A small block filled, grown or shrunk twice with realloc, then freed. */
+static void resize_round(int i)
+{
+    size_t n = 16 + (size_t)(i * 7919u) % 1000;
+    size_t m = 16 + (size_t)(i * 104729u) % 1000;
+    unsigned char *a = note(malloc(n));
+    check(a != NULL, "malloc", n);
+    fill(a, n, (unsigned)i);
+    unsigned char *r = note(realloc(a, m));
+    size_t kept = n < m ? n : m;
+    check(r && malloc_usable_size(r) >= m && holds(r, kept, (unsigned)i),
+          "realloc (small): contents", m);
+    unsigned char *r2 = note(realloc(r, n));
+    check(r2 && malloc_usable_size(r2) >= n && holds(r2, kept, (unsigned)i),
+          "realloc (small) back: contents", n);
+    free(r2);
+}
+
 int main(void)
 {
     static unsigned char *leak[LEAK_BLOCKS];
@@ -115,6 +136,8 @@ int main(void)
         round_of(i);
     for (int i = 0; i < SMALL_ROUNDS; i++)
         small_round(i);
+    for (int i = 0; i < RESIZE_ROUNDS; i++)
+        resize_round(i);
     for (int i = 0; i < LEAK_BLOCKS; i++) {
         leak[i] = note(malloc(LEAK_SIZE));
         check(leak[i] != NULL, "malloc", LEAK_SIZE);
