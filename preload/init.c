@@ -173,14 +173,14 @@ static void do_init(void)
         goto out; /* a child: record nothing */
     if (hp_writer_init() || hp_tbuf_init())
         goto out;
-    if (hp_liveset_init(hp_options.rate == 1,
-                        placed() ? HP_PLACE_ALIGN_LOG : hp_real_spacing_log()))
+    unsigned spacing = hp_real_spacing_log();
+    if (hp_liveset_init(hp_options.rate == 1, placed() ? HP_PLACE_ALIGN_LOG : spacing))
         goto out;
     /* The scan's live-block table and exit-time marking cost time in
      * proportion to the heap (about 20% of a full-mode run of perl), so
      * only a leak check asks for it. Failure: no scan, recording goes on. */
     if (hp_options.rate == 1 && hp_options.leak_scan)
-        hp_leakscan_init();
+        hp_leakscan_init(spacing);
     void *m = hp_vmem_map(HP_MAX_FRAME_RAW, 0);
     if (!m)
         goto out;

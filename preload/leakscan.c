@@ -84,17 +84,19 @@ typedef struct slot_s {
 #define PAGES (SLOTS / SLOTS_PER_PAGE)
 
 static slot_t *table;
+static unsigned key_shift; /* log2 of the bytes of address a slot stands for */
 static int enabled;
 static int overflowed;
 /* One bit per page of the table that ever held an entry: the exit scan
- * reads only those (a few pages for a small program, not 128 MiB). */
+ * reads only those (a few pages for a small program, not 256 MiB). */
 static uint64_t touched[PAGES / 64];
 
 /* ---- the live-block table ---- */
 
-int hp_leakscan_init(void)
+int hp_leakscan_init(unsigned granule_log)
 {
     if (!table) {
+        key_shift = granule_log;
         void *m = hp_vmem_map((size_t)SLOTS * sizeof(slot_t), 1);
         if (!m)
             return HP_ERR_NOMEM;
@@ -105,16 +107,18 @@ int hp_leakscan_init(void)
 }
 
 /*
- * Neighbouring blocks go to neighbouring slots (one slot per 16 bytes of
- * address space within a 128 MiB region, each region at a pseudo-random
- * offset), so the table's touched pages follow the heap's extent instead
- * of the number of blocks ever allocated: about one page of table per
- * page of small-block heap, none for untouched regions.
+ * Neighbouring blocks go to neighbouring slots (one slot per allocator
+ * spacing of address space within a region of SLOTS of them, each region
+ * at a pseudo-random offset), so the table's touched pages follow the
+ * heap's extent instead of the number of blocks ever allocated: a page of
+ * table per 4 KiB of small-block heap under glibc (32-byte spacing), none
+ * for untouched regions. A slot per allocator spacing, not less: blocks
+ * side by side then never share a home slot and pile up past the window.
  */
 static inline uint32_t slot_of(uintptr_t p)
 {
-    uint64_t region = (uint64_t)p >> 27;
-    return (uint32_t)(((uint64_t)p >> 4) + ((region * 0x9e3779b97f4a7c15u) >> 40));
+    uint64_t region = (uint64_t)p >> (key_shift + SLOTS_LOG);
+    return (uint32_t)(((uint64_t)p >> key_shift) + ((region * 0x9e3779b97f4a7c15u) >> 40));
 }
 
 void hp_leakscan_note_alloc(uintptr_t p, uint64_t size, uint32_t pair)
@@ -124,7 +128,10 @@ void hp_leakscan_note_alloc(uintptr_t p, uint64_t size, uint32_t pair)
     uint32_t h = slot_of(p);
     for (uint32_t i = 0; i < PROBE; i++) {
         slot_t *s = &table[(h + i) & (SLOTS - 1)];
-        uintptr_t v = __atomic_load_n(&s->addr, __ATOMIC_RELAXED);
+        /* CAS before any load, as in liveset.c: the first touch of a page
+         * of the table is then a write fault, not a read of the zero page
+         * and a copy-on-write fault with a TLB shootdown after it. */
+        uintptr_t v = 0;
         while (v <= 1) {
             if (__atomic_compare_exchange_n(&s->addr, &v, p, 0, __ATOMIC_ACQ_REL,
                                             __ATOMIC_RELAXED)) {

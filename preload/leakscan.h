@@ -20,10 +20,12 @@
 
 /*
  * Maps the table of live blocks and enables tracking. Call once, from init,
- * under the guard, in full mode only. Returns 0, or HP_ERR_NOMEM (tracking
- * then stays off and no scan is made). Never allocates through malloc.
+ * under the guard, in full mode only. A slot stands for 2^granule_log
+ * bytes of address, at most the real allocator's spacing (real.h), as in
+ * hp_liveset_init. Returns 0, or HP_ERR_NOMEM (tracking then stays off and
+ * no scan is made). Never allocates through malloc.
  */
-int hp_leakscan_init(void);
+int hp_leakscan_init(unsigned granule_log);
 
 /*
  * Enters block p (non-NULL) of `size` requested bytes and pair `pair`. A no-op unless
