@@ -141,11 +141,12 @@ static void table_put(uintptr_t pc, uint64_t rule)
     }
 }
 
-/* Under learn_lock: forget every rule (the module map changed). */
+/* Under learn_lock: forget every rule (the module map changed). An empty
+ * table is left alone: writing its 512 KiB would fault in every page. */
 static void table_clear(uint64_t gen)
 {
     __atomic_fetch_add(&table_seq, 1, __ATOMIC_SEQ_CST);
-    for (unsigned i = 0; i < TABLE_SIZE; i++) {
+    for (unsigned i = 0; table_used && i < TABLE_SIZE; i++) {
         __atomic_store_n(&table[i].pc, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&table[i].rule, 0, __ATOMIC_RELAXED);
     }
