@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "heapprof/trace_format.h"
+#include "procfs.h"
 
 typedef struct snap_s {
     uint8_t *p, *end;
@@ -102,8 +103,7 @@ size_t hp_modules_snapshot(uint8_t *buf, size_t cap, uint64_t gen)
     s.p = buf + head;
     s.end = buf + cap;
     s.n = 0;
-    ssize_t el = readlink("/proc/self/exe", s.exe, sizeof s.exe);
-    s.exe_len = el > 0 ? (size_t)el : 0;
+    s.exe_len = hp_proc_exe(s.exe, sizeof s.exe);
     dl_iterate_phdr(snap_one, &s);
     uint8_t h[1 + 2 * HP_UVARINT_MAX], *q = h;
     q = hp_enc_modules_head(q, gen, s.n);

@@ -191,3 +191,14 @@ int hp_proc_task_sp(int tid, uintptr_t *sp)
     *sp = parse_hex(&s);
     return *sp ? 1 : -1;
 }
+
+size_t hp_proc_exe(char *buf, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n < 0)
+        n = 0;
+    buf[n] = 0;
+    return (size_t)n;
+}

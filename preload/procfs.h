@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The executable's path (/proc/self/exe), NUL-terminated in buf[0..cap):
+ * returns its length, 0 when unknown (buf is then ""). */
+size_t hp_proc_exe(char *buf, size_t cap);
+
 /* Number of threads of this process, or -1 when /proc cannot tell. */
 int hp_proc_threads(void);
 

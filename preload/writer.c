@@ -25,6 +25,7 @@
 #include "heapprof/error.h"
 #include "heapprof/trace_format.h"
 #include "log.h"
+#include "procfs.h"
 #include "vmem.h"
 
 /* zstd's default level: on version 2 records (a byte or two per event) it
@@ -167,10 +168,7 @@ int hp_writer_open(const char *tmpl, uint64_t rate, uint64_t seed, uint32_t flag
     }
     failed = 0;
     path[0] = 0;
-    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (el < 0)
-        el = 0;
-    exe[el] = 0;
+    size_t el = hp_proc_exe(exe, sizeof exe);
     const char *eb = strrchr(exe, '/');
     eb = eb ? eb + 1 : exe;
     if (hp_writer_expand(tmpl, *eb ? eb : "unknown", (unsigned)getpid(), base, sizeof base)) {
@@ -221,8 +219,8 @@ int hp_writer_open(const char *tmpl, uint64_t rate, uint64_t seed, uint32_t flag
     hp_put_le32(hdr, HP_SKIP_MAGIC_HEADER);
     hp_put_le32(hdr + 4, HP_FILE_HEADER_SIZE + (uint32_t)el);
     hp_encode_file_header(hdr + HP_SKIP_HEADER_SIZE, &h);
-    memcpy(hdr + HP_SKIP_HEADER_SIZE + HP_FILE_HEADER_SIZE, exe, (size_t)el);
-    good = (off_t)(HP_SKIP_HEADER_SIZE + HP_FILE_HEADER_SIZE + (size_t)el);
+    memcpy(hdr + HP_SKIP_HEADER_SIZE + HP_FILE_HEADER_SIZE, exe, el);
+    good = (off_t)(HP_SKIP_HEADER_SIZE + HP_FILE_HEADER_SIZE + el);
     if (write_all(fd, hdr, (size_t)good)) {
         warn_errno(path, errno);
         close(fd);
