@@ -285,6 +285,7 @@ struct unw_thread_s {
     unsigned gen;      /* bumped when a thread adopts the state */
     frame_t frames[2][HP_UNWIND_BUF];
     unsigned char hist_next[1u << HIST_BITS]; /* the way to replace next */
+    unsigned hist_touched; /* a bit per set whose pages were written (vmem.h) */
     hist_t hist[HIST];
 };
 
@@ -415,10 +416,14 @@ __attribute__((used)) int hp_unwind_walk_from(uintptr_t *buf, int max, uintptr_t
         ts->near_seq = seq;
     }
     unsigned set = hist_slot(pc, sp);
+    if (__builtin_expect(!(ts->hist_touched & (1u << set)), 0)) {
+        for (unsigned w = 0; w < HIST_WAYS; w++) /* written before read (vmem.h) */
+            hp_vmem_touch(&ts->hist[set * HIST_WAYS + w]);
+        ts->hist_touched |= 1u << set;
+    }
     hist_t *h = NULL; /* where this walk's stack will be kept */
     for (unsigned w = 0; w < HIST_WAYS; w++) {
         hist_t *e = &ts->hist[set * HIST_WAYS + w];
-        hp_vmem_touch(e); /* its header's page: written before read (vmem.h) */
         if (!e->n || e->seq != seq || e->gen != ts->gen) {
             h = h ? h : e;
             continue;
