@@ -163,8 +163,9 @@ HP_EXPORT void free(void *p)
 }
 
 /*
- * realloc of p, a recorded block the thread may keep for its next sample
- * (tbuf.h): a new block, a copy and p kept, which realloc may always do
+ * realloc of p, a recorded block of the kind a thread keeps for its next
+ * sample (tbuf.h): a new block, a copy and p kept (freed when the
+ * thread's list is full), which realloc may always do
  * instead of resizing in place. Without it a program that resizes its
  * blocks sends every sample it resizes back to the allocator, and the next
  * sample needs a page-aligned block again (in the churn benchmark, one

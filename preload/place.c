@@ -36,37 +36,33 @@ void *hp_place(hp_place_kept_t *k, int fn, void *p, size_t n)
     return q;
 }
 
-/* The slot of k that would keep p, or -1: p must start a page (offset 16,
- * also a place, would not keep the alignment of a memalign'd sample) and
- * be small, and k have room. */
-static int keep_slot(const hp_place_kept_t *k, const void *p, size_t *size)
+/* p's usable size when it is a block a thread keeps, else 0. Page offset
+ * 0 only: offset 16 (also a place) would not keep the alignment of a
+ * memalign'd sample. */
+static size_t keep_size(const void *p)
 {
     if (((uintptr_t)p & (HP_PLACE_ALIGN - 1)) || !hp_real.malloc_usable_size)
-        return -1;
-    for (int i = 0; i < HP_PLACE_KEEP; i++) {
-        if (!k->p[i]) {
-            *size = hp_real.malloc_usable_size((void *)p);
-            return *size <= HP_PLACE_KEEP_MAX ? i : -1;
-        }
-    }
-    return -1;
+        return 0;
+    size_t size = hp_real.malloc_usable_size((void *)p);
+    return size <= HP_PLACE_KEEP_MAX ? size : 0;
 }
 
-int hp_place_keepable(const hp_place_kept_t *k, const void *p)
+int hp_place_keepable(const void *p)
 {
-    size_t size;
-    return keep_slot(k, p, &size) >= 0;
+    return keep_size(p) != 0;
 }
 
 int hp_place_keep(hp_place_kept_t *k, void *p)
 {
-    size_t size;
-    int i = keep_slot(k, p, &size);
-    if (i < 0)
-        return 0;
-    k->p[i] = p;
-    k->size[i] = size;
-    return 1;
+    size_t size = keep_size(p);
+    for (int i = 0; size && i < HP_PLACE_KEEP; i++) {
+        if (!k->p[i]) {
+            k->p[i] = p;
+            k->size[i] = size;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void hp_place_release(hp_place_kept_t *k)

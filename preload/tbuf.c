@@ -597,27 +597,20 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
     errno = saved_errno;
 }
 
-/* hp_place_keep (or, when only asking, hp_place_keepable) on this thread's
- * list. */
-static int keep_or_ask(void *p, int keep)
+int hp_tbuf_keep_slow(void *p)
 {
     if (!placing)
         return 0;
     hp_guard_enter(); /* a signal handler's free cannot touch the list meanwhile */
     hp_thread_t *th = self();
-    int kept = th && (keep ? hp_place_keep(&th->kept, p) : hp_place_keepable(&th->kept, p));
+    int kept = th && hp_place_keep(&th->kept, p);
     hp_guard_leave();
     return kept;
 }
 
-int hp_tbuf_keep_slow(void *p)
-{
-    return keep_or_ask(p, 1);
-}
-
 int hp_tbuf_keepable_slow(void *p)
 {
-    return keep_or_ask(p, 0);
+    return placing && hp_place_keepable(p);
 }
 
 /* ---- life cycle ---- */

@@ -219,7 +219,8 @@ static inline int hp_tbuf_keep(void *p)
     return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 && hp_tbuf_keep_slow(p);
 }
 
-/* Whether hp_tbuf_keep(p) would keep p now; the same mode test inline. */
+/* Whether p is a block hp_tbuf_keep keeps when the thread's list has
+ * room; the same mode test inline. */
 int hp_tbuf_keepable_slow(void *p);
 static inline int hp_tbuf_keepable(void *p)
 {
