@@ -58,14 +58,18 @@ static void *arena(size_t n, size_t align)
  * held guard parks the countdown and free()'s mask, so a guarded call takes
  * the slow half, which forwards it uncounted).
  *
- * A request under TAIL_MAX bytes that is not sampled is counted before the
- * real call, which then ends the hook as a tail call: no frame of ours
- * around the allocator. Such a request refused by the allocator (out of
- * memory) is still counted, as a call and its bytes. Larger requests, and
- * every request in full mode (each one is sampled), are counted after a
- * successful call only: a failed call counts nothing.
+ * A request of 1 to TAIL_MAX - 1 bytes that is not sampled is counted
+ * before the real call, which then ends the hook as a tail call: no frame
+ * of ours around the allocator. Such a request refused by the allocator
+ * (out of memory) is still counted, as a call and its bytes. Larger
+ * requests, zero-byte ones (which count one byte towards the countdown,
+ * tbuf.h) and every request in full mode (each one is sampled) are counted
+ * after a successful call only: a failed call counts nothing.
  */
 #define TAIL_MAX ((size_t)1 << 16)
+
+/* n is 0 or TAIL_MAX or more: one compare (n - 1 wraps for 0). */
+#define NOT_TAIL(n) UNLIKELY((n) - 1 >= TAIL_MAX - 1)
 
 /* The result p of a call counted after it: a failed call counts nothing. */
 static inline void *counted_after(int fn, void *p, size_t n)
@@ -84,7 +88,7 @@ static inline void *crossed_before(int fn, void *p, size_t n)
     return hp_tbuf_alloc_slow(fn, p, n);
 }
 
-/* Large requests. */
+/* Large and zero-byte requests. */
 __attribute__((noinline)) static void *malloc_exact(size_t n)
 {
     return counted_after(HP_FN_MALLOC, hp_real.malloc(n), n);
@@ -97,15 +101,15 @@ __attribute__((noinline)) static void *malloc_crossed(size_t n)
 
 HP_EXPORT void *malloc(size_t n)
 {
-    if (UNLIKELY(n >= TAIL_MAX))
+    if (NOT_TAIL(n))
         return malloc_exact(n);
-    if (UNLIKELY(hp_tbuf_take(&hp_tls.countdown, n)))
+    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
         return malloc_crossed(n);
     hp_tbuf_count(HP_FN_MALLOC, n);
     return hp_real.malloc(n);
 }
 
-/* Large requests and nmemb * size overflows. */
+/* Large and zero-byte requests, and nmemb * size overflows. */
 __attribute__((noinline)) static void *calloc_exact(size_t nmemb, size_t size)
 {
     return counted_after(HP_FN_CALLOC, hp_real.calloc(nmemb, size), nmemb * size);
@@ -119,9 +123,11 @@ __attribute__((noinline)) static void *calloc_crossed(size_t nmemb, size_t size)
 HP_EXPORT void *calloc(size_t nmemb, size_t size)
 {
     size_t n;
-    if (UNLIKELY(__builtin_mul_overflow(nmemb, size, &n)) || UNLIKELY(n >= TAIL_MAX))
+    if (UNLIKELY(__builtin_mul_overflow(nmemb, size, &n)))
         return calloc_exact(nmemb, size);
-    if (UNLIKELY(hp_tbuf_take(&hp_tls.countdown, n)))
+    if (NOT_TAIL(n))
+        return calloc_exact(nmemb, size);
+    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
         return calloc_crossed(nmemb, size);
     hp_tbuf_count(HP_FN_CALLOC, n);
     return hp_real.calloc(nmemb, size);
@@ -252,9 +258,9 @@ __attribute__((noinline)) static void *realloc_crossed(void *p, size_t n)
  * a bootstrap stub like malloc's. */
 HP_EXPORT void *realloc(void *p, size_t n)
 {
-    if (UNLIKELY(!hp_tbuf_free_fast(p)) || UNLIKELY(n - 1 >= TAIL_MAX - 1))
+    if (UNLIKELY(!hp_tbuf_free_fast(p)) || NOT_TAIL(n))
         return realloc_slow(p, n);
-    if (UNLIKELY(hp_tbuf_take(&hp_tls.countdown, n)))
+    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
         return realloc_crossed(p, n);
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
     hp_tbuf_count(HP_FN_REALLOC, n);

@@ -101,19 +101,26 @@ static inline void hp_tbuf_add(uint64_t *m, uint64_t v)
 }
 
 /*
- * *cd -= (n ? n : 1); returns non-zero when the result is <= 0. On x86-64
- * a compare that sets the carry for n == 0 and one subtract-with-borrow on
- * memory, whose flags give the branch.
+ * *cd -= n for n >= 1; returns non-zero when the result is <= 0. On x86-64
+ * one subtract on memory, whose flags give the branch. The hooks' fast
+ * paths call it directly, having sent n == 0 elsewhere.
  */
-static inline int hp_tbuf_take(int64_t *cd, uint64_t n)
+static inline int hp_tbuf_take_nz(int64_t *cd, uint64_t n)
 {
 #if defined(__x86_64__)
     int le;
-    __asm__("cmpq $1, %2\n\tsbbq %2, %0" : "+m"(*cd), "=@ccle"(le) : "r"(n) : "cc");
+    __asm__("subq %2, %0" : "+m"(*cd), "=@ccle"(le) : "r"(n) : "cc");
     return le;
 #else
-    return (*cd -= n ? (int64_t)n : 1) <= 0;
+    return (*cd -= (int64_t)n) <= 0;
 #endif
+}
+
+/* The same for any n: a zero-byte request takes one byte, so it can be
+ * sampled. (Not a subtract-with-borrow on memory, which costs more.) */
+static inline int hp_tbuf_take(int64_t *cd, uint64_t n)
+{
+    return hp_tbuf_take_nz(cd, n + (n == 0));
 }
 
 /* Non-zero when hp_tls.guard is (guard held or thread detached). */
