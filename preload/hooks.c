@@ -123,9 +123,7 @@ __attribute__((noinline)) static void *calloc_crossed(size_t nmemb, size_t size)
 HP_EXPORT void *calloc(size_t nmemb, size_t size)
 {
     size_t n;
-    if (UNLIKELY(__builtin_mul_overflow(nmemb, size, &n)))
-        return calloc_exact(nmemb, size);
-    if (NOT_TAIL(n))
+    if (UNLIKELY(__builtin_mul_overflow(nmemb, size, &n)) || NOT_TAIL(n))
         return calloc_exact(nmemb, size);
     if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
         return calloc_crossed(nmemb, size);
