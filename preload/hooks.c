@@ -168,22 +168,22 @@ HP_EXPORT void free(void *p)
 
 /*
  * realloc of p, a recorded block of the kind a thread keeps for its next
- * sample (tbuf.h): a new block, a copy and p kept (freed when the
- * thread's list is full), which realloc may always do
+ * sample (tbuf.h), with old usable bytes: a new block, a copy and p kept
+ * (freed when the thread's list is full), which realloc may always do
  * instead of resizing in place. Without it a program that resizes its
  * blocks sends every sample it resizes back to the allocator, and the next
  * sample needs a page-aligned block again (in the churn benchmark, one
  * sample in eight).
  */
-static void *realloc_keeping(void *p, size_t n, int fn, void *(*call)(void *, size_t, size_t),
-                             size_t a, size_t b, uint32_t pair)
+static void *realloc_keeping(void *p, size_t old, size_t n, int fn,
+                             void *(*call)(void *, size_t, size_t), size_t a, size_t b,
+                             uint32_t pair)
 {
     void *q = call(NULL, a, b);
     if (!q) { /* failed: p is untouched, nothing happened */
         hp_tbuf_free_abort(p, 1, pair);
         return NULL;
     }
-    size_t old = hp_real.malloc_usable_size(p);
     memcpy(q, p, old < n ? old : n);
     hp_tbuf_free_end(p, 1, pair);
     if (!hp_tbuf_keep(p))
@@ -205,8 +205,9 @@ static void *realloc_common(void *p, size_t n, int fn, void *(*call)(void *, siz
         return call(p, a, b);
     uint32_t pair = 0;
     int tracked = hp_tbuf_free_begin(p, &pair);
-    if (tracked && n != 0 && hp_tbuf_keepable(p))
-        return realloc_keeping(p, n, fn, call, a, b, pair);
+    size_t old = tracked && n != 0 ? hp_tbuf_keepable(p) : 0;
+    if (old)
+        return realloc_keeping(p, old, n, fn, call, a, b, pair);
     void *q = call(p, a, b);
     if (!q && n != 0) { /* failed: p is untouched, nothing happened */
         hp_tbuf_free_abort(p, tracked, pair);

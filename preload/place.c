@@ -36,10 +36,9 @@ void *hp_place(hp_place_kept_t *k, int fn, void *p, size_t n)
     return q;
 }
 
-/* p's usable size when it is a block a thread keeps, else 0. Page offset
- * 0 only: offset 16 (also a place) would not keep the alignment of a
- * memalign'd sample. */
-static size_t keep_size(const void *p)
+/* Page offset 0 only: offset 16 (also a place) would not keep the
+ * alignment of a memalign'd sample. */
+size_t hp_place_keepable(const void *p)
 {
     if (((uintptr_t)p & (HP_PLACE_ALIGN - 1)) || !hp_real.malloc_usable_size)
         return 0;
@@ -47,14 +46,9 @@ static size_t keep_size(const void *p)
     return size <= HP_PLACE_KEEP_MAX ? size : 0;
 }
 
-int hp_place_keepable(const void *p)
-{
-    return keep_size(p) != 0;
-}
-
 int hp_place_keep(hp_place_kept_t *k, void *p)
 {
-    size_t size = keep_size(p);
+    size_t size = hp_place_keepable(p);
     for (int i = 0; size && i < HP_PLACE_KEEP; i++) {
         if (!k->p[i]) {
             k->p[i] = p;

@@ -45,9 +45,10 @@ void *hp_place(hp_place_kept_t *k, int fn, void *p, size_t n);
  */
 int hp_place_keep(hp_place_kept_t *k, void *p);
 
-/* Whether p is a block a thread keeps (page start, at most
- * HP_PLACE_KEEP_MAX bytes); hp_place_keep also needs room in the list. */
-int hp_place_keepable(const void *p);
+/* p's usable size when it is a block a thread keeps (page start, at most
+ * HP_PLACE_KEEP_MAX bytes), else 0; hp_place_keep also needs room in the
+ * list. */
+size_t hp_place_keepable(const void *p);
 
 /* Frees the blocks kept in k (the thread exits). */
 void hp_place_release(hp_place_kept_t *k);

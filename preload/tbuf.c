@@ -608,9 +608,9 @@ int hp_tbuf_keep_slow(void *p)
     return kept;
 }
 
-int hp_tbuf_keepable_slow(void *p)
+size_t hp_tbuf_keepable_slow(void *p)
 {
-    return placing && hp_place_keepable(p);
+    return placing ? hp_place_keepable(p) : 0;
 }
 
 /* ---- life cycle ---- */
@@ -756,5 +756,4 @@ void hp_tbuf_postfork_child(void)
     hp_tbuf_stack_reset();
     last_pair = 0;
     hp_liveset_reset();
-
 }

@@ -226,12 +226,12 @@ static inline int hp_tbuf_keep(void *p)
     return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 && hp_tbuf_keep_slow(p);
 }
 
-/* Whether p is a block hp_tbuf_keep keeps when the thread's list has
- * room; the same mode test inline. */
-int hp_tbuf_keepable_slow(void *p);
-static inline int hp_tbuf_keepable(void *p)
+/* p's usable size when it is a block hp_tbuf_keep keeps if the thread's
+ * list has room, else 0; the same mode test inline. */
+size_t hp_tbuf_keepable_slow(void *p);
+static inline size_t hp_tbuf_keepable(void *p)
 {
-    return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 && hp_tbuf_keepable_slow(p);
+    return __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED) == 1 ? hp_tbuf_keepable_slow(p) : 0;
 }
 
 /* Sets hp_tbuf_mode (init.c, under the guard) and, in sampled mode,
