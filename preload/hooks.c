@@ -1,5 +1,6 @@
 /*
- * hooks.c - the exported malloc family, dlopen/dlclose, exec*, heapprof_*.
+ * hooks.c - the exported malloc family, mmap/munmap/mremap, dlopen/dlclose,
+ * exec*, heapprof_*.
  *
  * Every hook forwards to the real function (real.h) with its exact
  * semantics - return value, errno, alignment, zeroing, overflow checks all
@@ -22,12 +23,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "guard.h"
 #include "heapprof/error.h"
 #include "heapprof/heapprof.h"
 #include "init.h"
+#include "progmaps.h"
 #include "real.h"
 #include "tbuf.h"
 
@@ -357,6 +361,58 @@ HP_EXPORT size_t malloc_usable_size(void *p)
     if (UNLIKELY(!hp_real_ready()) && boot())
         return 0;
     return hp_real.malloc_usable_size(p);
+}
+
+/* ---- mappings: forwarded, and reported to progmaps.h for the leak scan ----
+ * Until the real functions are resolved (malloc resolves them), the system
+ * call itself: these hooks never start the resolution. */
+
+HP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = hp_real_ready() ? hp_real.mmap(addr, len, prot, flags, fd, off)
+                              : (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    if (hp_progmaps_noting() && p != MAP_FAILED) {
+        int e = errno;
+        hp_progmaps_mapped(p, len, flags, __builtin_return_address(0));
+        errno = e;
+    }
+    return p;
+}
+
+/* The same function where off_t has 64 bits, as in glibc. */
+_Static_assert(sizeof(off_t) == 8, "mmap64 is mmap only where off_t has 64 bits");
+HP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+    __attribute__((alias("mmap")));
+
+HP_EXPORT int munmap(void *addr, size_t len)
+{
+    int rc = hp_real_ready() ? hp_real.munmap(addr, len) : (int)syscall(SYS_munmap, addr, len);
+    if (hp_progmaps_noting() && rc == 0) {
+        int e = errno;
+        hp_progmaps_unmapped(addr, len);
+        errno = e;
+    }
+    return rc;
+}
+
+/* new_address is there only with MREMAP_FIXED (glibc reads it the same way). */
+HP_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
+{
+    void *want = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        want = va_arg(ap, void *);
+        va_end(ap);
+    }
+    void *p = hp_real_ready() ? hp_real.mremap(old, oldlen, newlen, flags, want)
+                              : (void *)syscall(SYS_mremap, old, oldlen, newlen, flags, want);
+    if (hp_progmaps_noting() && p != MAP_FAILED) {
+        int e = errno;
+        hp_progmaps_remapped(old, oldlen, p, newlen, flags);
+        errno = e;
+    }
+    return p;
 }
 
 /* ---- dynamic loading: refresh the module map ---- */

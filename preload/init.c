@@ -33,6 +33,7 @@
 #include "modules.h"
 #include "options.h"
 #include "procfs.h"
+#include "progmaps.h"
 #include "real.h"
 #include "tbuf.h"
 #include "unwind.h"
@@ -151,6 +152,7 @@ static void postfork_child(void)
     owner_pid = getpid();
     hp_tbuf_postfork_child();
     hp_unwind_postfork_child();
+    hp_progmaps_postfork_child();
     if (was != HP_ST_RECORDING || hp_options.no_children) {
         hp_init_stop();
     } else {
@@ -179,8 +181,8 @@ static void do_init(void)
     /* The scan's live-block table and exit-time marking cost time in
      * proportion to the heap (about 20% of a full-mode run of perl), so
      * only a leak check asks for it. Failure: no scan, recording goes on. */
-    if (hp_options.rate == 1 && hp_options.leak_scan)
-        hp_leakscan_init(spacing);
+    if (hp_options.rate == 1 && hp_options.leak_scan && hp_leakscan_init(spacing) == 0)
+        hp_progmaps_enable(); /* failure: the scan reads no program mappings */
     void *m = hp_vmem_map(HP_MAX_FRAME_RAW, 0);
     if (!m)
         goto out;

@@ -23,10 +23,12 @@
  * would hide leaks. When that frame cannot be found, the scan starts at
  * hp_leakscan_run's frame, which holds its registers (getcontext). The
  * stacks of the other threads still running are roots too (scan_thread).
- * The scan is skipped in the child of a fork made while other threads ran
- * (the loader's lock may be held forever there). Not scanned: the
- * registers of other threads, memory the program mapped itself, and
- * blocks the profiler did not record (its own allocations). When other
+ * The anonymous memory the program mapped itself (progmaps.h: CPython's
+ * arenas, other allocators of its own) is a root too, its used pages
+ * only. The scan is skipped in the child of a fork made while other
+ * threads ran (the loader's lock may be held forever there). Not scanned:
+ * the registers of other threads, and blocks the profiler did not record
+ * (its own allocations). When other
  * threads are still running, every read goes
  * through process_vm_readv(2), because a block may be freed (and its memory
  * unmapped) under the scan; when that is not possible the scan is skipped.
@@ -59,6 +61,7 @@
 #include "heapprof/error.h"
 #include "heapprof/trace_format.h"
 #include "procfs.h"
+#include "progmaps.h"
 #include "real.h"
 #include "tbuf.h"
 #include "unwind.h" /* libunwind, and hp_unwind_on */
@@ -440,10 +443,75 @@ static int scan_thread(int tid, void *arg)
     return 0;
 }
 
+/* ---- the program's own mappings (progmaps.h) ---- */
+
+typedef struct progscan_s {
+    scan_t *s;
+    const hp_range_t *r; /* sorted, disjoint */
+    size_t n;
+} progscan_t;
+
+/* The pages of [lo, hi) (page-aligned) that hold data: a mapping reserved
+ * large and touched little (a sparse table, an arena's reserve) costs the
+ * scan its used pages only. */
+static void scan_used(scan_t *s, uintptr_t lo, uintptr_t hi)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uint8_t used[1024];
+    while (lo < hi) {
+        size_t n = (hi - lo) / page < sizeof used ? (hi - lo) / page : sizeof used;
+        if (hp_proc_pages_used(lo, n, used) != 0)
+            memset(used, 1, n);
+        for (size_t i = 0, j; i < n; i = j) {
+            for (j = i; j < n && used[j] == used[i]; j++)
+                ;
+            if (used[i])
+                scan_range(s, lo + i * page, lo + j * page);
+        }
+        lo += n * page;
+    }
+}
+
+/* A readable mapping: the parts of it the program mapped itself. */
+static int scan_progmap(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    progscan_t *p = arg;
+    size_t a = 0, b = p->n; /* the first range ending after lo */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (p->r[mid].hi <= lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    for (; a < p->n && p->r[a].lo < hi; a++)
+        scan_used(p->s, p->r[a].lo > lo ? p->r[a].lo : lo, p->r[a].hi < hi ? p->r[a].hi : hi);
+    return 0;
+}
+
+/* Every readable page the program mapped itself and used; nothing when
+ * the set cannot be trusted (progmaps.h). */
+static void scan_progmaps(scan_t *s)
+{
+    long n = hp_progmaps_snapshot(NULL, 0);
+    if (n <= 0)
+        return;
+    size_t cap = (size_t)n + 64, sz = cap * sizeof(hp_range_t); /* room for new ones */
+    hp_range_t *r = map_scratch(sz);
+    if (!r)
+        return;
+    n = hp_progmaps_snapshot(r, cap);
+    if (n > 0) {
+        progscan_t p = {s, r, (size_t)n < cap ? (size_t)n : cap};
+        hp_proc_readable_each(scan_progmap, &p);
+    }
+    munmap(r, sz);
+}
+
 /* Scans the roots: the calling thread's stack from the caller of exit()
  * (or else from `from`, the frame of hp_leakscan_run, which holds its
- * registers) to the stack's top, the other threads' stacks, and the
- * modules' segments and TLS. */
+ * registers) to the stack's top, the other threads' stacks, the modules'
+ * segments and TLS, and the memory the program mapped itself. */
 static void scan_roots(scan_t *s, uintptr_t from)
 {
     uintptr_t top = stack_top(), sp = 0, regs[16];
@@ -457,6 +525,7 @@ static void scan_roots(scan_t *s, uintptr_t from)
     if (s->safe) /* other threads run */
         hp_proc_tasks_each(scan_thread, s);
     dl_iterate_phdr(phdr_cb, s);
+    scan_progmaps(s);
 }
 
 /* Writes the unmarked blocks as HP_REC_UNREACHABLE records, one per frame. */

@@ -6,7 +6,8 @@
  * a table of live blocks (address and requested size) and every free takes
  * it out again. At a normal exit the library destructor calls
  * hp_leakscan_run(), which scans the roots (writable segments of the loaded
- * modules, the calling thread's stack, registers and static TLS) and,
+ * modules, the calling thread's stack, registers and static TLS, the other
+ * threads' stacks, the memory the program mapped itself) and,
  * transitively, the blocks they reach, the way LeakSanitizer does, and
  * writes one or more HP_REC_UNREACHABLE records listing, by pair, the live
  * blocks no pointer reaches. When the table overflowed (more live blocks than it can

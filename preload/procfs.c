@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -122,6 +123,54 @@ int hp_proc_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
         return -1;
     *lo = f.lo;
     *hi = f.hi;
+    return 0;
+}
+
+typedef struct {
+    int (*fn)(uintptr_t lo, uintptr_t hi, void *arg);
+    void *arg;
+} readable_t;
+
+static int readable_line(const char *line, size_t len, void *arg)
+{
+    readable_t *r = arg;
+    const char *p = line, *end = line + len;
+    uintptr_t lo = parse_hex(&p);
+    if (p >= end || *p++ != '-')
+        return 0;
+    uintptr_t hi = parse_hex(&p);
+    if (p + 1 >= end || *p != ' ' || p[1] != 'r' || hi <= lo)
+        return 0;
+    return r->fn(lo, hi, r->arg);
+}
+
+int hp_proc_readable_each(int (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+    readable_t r = {fn, arg};
+    return hp_proc_maps_each(0, readable_line, &r);
+}
+
+int hp_proc_pages_used(uintptr_t lo, size_t npages, uint8_t *used)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) /* no pagemap: resident pages only */
+        return mincore((void *)lo, npages * page, used) == 0 ? 0 : -1;
+    uint64_t e[512];
+    for (size_t i = 0; i < npages;) {
+        size_t k = npages - i < 512 ? npages - i : 512;
+        off_t at = (off_t)((lo / page + i) * sizeof e[0]);
+        ssize_t got = pread(fd, e, k * sizeof e[0], at);
+        if (got <= 0) {
+            close(fd);
+            return -1;
+        }
+        k = (size_t)got / sizeof e[0];
+        for (size_t j = 0; j < k; j++) /* bit 63: present; bit 62: swapped */
+            used[i + j] = (e[j] >> 62) != 0;
+        i += k;
+    }
+    close(fd);
     return 0;
 }
 

@@ -28,6 +28,18 @@ int hp_proc_maps_each(int pid, int (*fn)(const char *line, size_t len, void *arg
 /* The mapping [*lo, *hi) of this process that holds addr: 0, or -1. */
 int hp_proc_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 
+/* Calls fn on each readable mapping [lo, hi) of this process until fn
+ * returns non-zero; returns as hp_proc_maps_each. */
+int hp_proc_readable_each(int (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+
+/*
+ * Which of the npages pages from lo (page-aligned, mapped) hold data:
+ * used[i] = 1 for a page present in memory or swapped out
+ * (/proc/self/pagemap), 0 for one never touched, whose contents are zero.
+ * Without pagemap, the resident pages (mincore). Returns 0, or -1.
+ */
+int hp_proc_pages_used(uintptr_t lo, size_t npages, uint8_t *used);
+
 /*
  * Calls fn with the id of each thread of this process (/proc/self/task)
  * until fn returns non-zero. Returns 0, or -1 when the list is unreadable.

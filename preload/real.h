@@ -31,6 +31,9 @@ typedef struct hp_real_s {
     int (*dlclose)(void *);
     int (*execve)(const char *, char *const[], char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
+    void *(*mremap)(void *, size_t, size_t, int, ...);
 } hp_real_t;
 
 /* The resolved functions. Valid after hp_real_init() returned 0, except
@@ -78,5 +81,9 @@ size_t hp_real_arena_size(const void *p);
  * lock (dladdr).
  */
 unsigned hp_real_spacing_log(void);
+
+/* The address extent [*lo, *hi) of the module the real malloc is in:
+ * 0, or -1 when not found. Takes the loader's lock (dl_iterate_phdr). */
+int hp_real_malloc_extent(uintptr_t *lo, uintptr_t *hi);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * rec_semantics.c - every function of the malloc family keeps glibc's
  * behaviour under the preload: alignment, zeroing, overflow checks,
- * realloc's edge cases, errno. Prints one line per failed check and exits
+ * realloc's edge cases, errno; and so do the mapping calls it hooks. Prints one line per failed check and exits
  * with the number of failures (0 = all good). rec_semantics.sh runs it
  * unprofiled, in full mode and in sampled mode.
  */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int failures;
@@ -42,6 +43,45 @@ static void *opaque_ptr(void *p)
 {
     __asm__("" : "+r"(p));
     return p;
+}
+
+/* mmap, mmap64, munmap and mremap (hooked for the leak scan) keep the
+ * system's results and errno. */
+static void check_mappings(size_t pg)
+{
+    errno = EILSEQ;
+    unsigned char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
+    CHECK(m != MAP_FAILED && m[0] == 0 && m[2 * pg - 1] == 0 && errno == EILSEQ);
+    if (m == MAP_FAILED)
+        return;
+    m[0] = 7;
+    m[2 * pg - 1] = 9;
+    unsigned char *g = mremap(m, 2 * pg, 64 * pg, MREMAP_MAYMOVE);
+    CHECK(g != MAP_FAILED && g[0] == 7 && g[2 * pg - 1] == 9 && g[64 * pg - 1] == 0);
+    if (g != MAP_FAILED)
+        m = g;
+    unsigned char *to = mmap64(NULL, 128 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(to != MAP_FAILED);
+    if (to != MAP_FAILED) {
+        g = mremap(m, 64 * pg, 64 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, to + 32 * pg);
+        CHECK(g == to + 32 * pg && g[0] == 7);
+        if (g == to + 32 * pg)
+            m = g;
+        /* Growing in place into the mapping after it fails, m untouched. */
+        errno = 0;
+        CHECK(mremap(to, 32 * pg, 33 * pg, 0) == MAP_FAILED && errno == ENOMEM);
+        CHECK(munmap(to, 32 * pg) == 0 && munmap(to + 96 * pg, 32 * pg) == 0);
+    }
+    errno = 0;
+    CHECK(mmap(NULL, pg, PROT_READ, MAP_PRIVATE, -1, 0) == MAP_FAILED && errno == EBADF);
+    errno = 0;
+    CHECK(mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 1) == MAP_FAILED &&
+          errno == EINVAL);
+    errno = 0;
+    CHECK(munmap(m + 1, pg) == -1 && errno == EINVAL);
+    errno = EILSEQ;
+    CHECK(munmap(m, 64 * pg) == 0 && errno == EILSEQ);
 }
 
 int main(void)
@@ -173,6 +213,8 @@ int main(void)
         errno_kept &= errno == EILSEQ;
     }
     CHECK(errno_kept);
+
+    check_mappings((size_t)page);
 
     if (failures == 0)
         printf("rec_semantics: all checks passed\n");

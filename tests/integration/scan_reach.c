@@ -22,14 +22,33 @@
  *   and (c) from main. Expected: (c) and (h) lost, 1200 bytes in 2 blocks;
  *   (f), (g) and (i) still reachable.
  *
+ * Mode "mapped" keeps pointers in memory the program mapped itself, then
+ * calls exit() from main:
+ *   (j) 1100 bytes pointed to only from an anonymous mapping,
+ *   (k) 1200 bytes pointed to only from a mapping moved with mremap,
+ *   (l) 1300 bytes pointed to only from a mapping unmapped since,
+ *   (m) 1400 bytes pointed to only from one page in the middle of a
+ *       1 GiB reservation (MAP_NORESERVE) left untouched elsewhere,
+ *   (n) 1500 bytes pointed to only from a page unmapped from the middle of
+ *       a three-page mapping, (o) 1600 bytes from its last page,
+ *   and (c) from main. Expected: (c), (l) and (n) lost, 3100 bytes in 3
+ *   blocks; (j), (k), (m) and (o) still reachable.
+ *
+ * Mode "mapsig" has eight threads map, remap and unmap memory while signal
+ * handlers that map and unmap memory interrupt them, then keeps (p) 1700
+ * bytes pointed to only from a fresh mapping, and calls exit() with (c)
+ * lost. Expected: (c) lost, 300 bytes in 1 block; (p) still reachable.
+ *
  * The lost blocks are allocated in a separate function whose frame is then
  * overwritten, so that no stale copy of their addresses survives on the
  * stack (the scan is conservative, like LeakSanitizer's and memcheck's).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 void **g_root; /* (a) */
@@ -142,6 +161,95 @@ static int run_threads(void)
     return 1;
 }
 
+/* A fresh anonymous mapping of n bytes holding p at byte offset at. */
+static char *map_holding(size_t n, size_t at, void *p, int flags)
+{
+    char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (m == MAP_FAILED)
+        abort();
+    memcpy(m + at, &p, sizeof p);
+    return m;
+}
+
+static void *filled(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return memset(p, 0, n);
+}
+
+static __attribute__((noinline)) void make_mapped(void)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    map_holding(pg, 64, filled(1100), 0); /* (j) */
+    char *k = map_holding(pg, 8, filled(1200), 0); /* (k) */
+    char *to = mmap(NULL, 4 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (to == MAP_FAILED || mremap(k, pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, to + pg) != to + pg)
+        abort();
+    munmap(to, pg); /* the part of the reservation mremap did not replace */
+    munmap(to + 3 * pg, pg);
+    munmap(map_holding(pg, 0, filled(1300), 0), pg); /* (l) */
+    map_holding((size_t)1 << 30, (size_t)1 << 29, filled(1400), MAP_NORESERVE); /* (m) */
+    char *three = map_holding(3 * pg, pg + 16, filled(1500), 0); /* (n) */
+    memcpy(three + 2 * pg + 16, &(void *){filled(1600)}, sizeof(void *)); /* (o) */
+    munmap(three + pg, pg);
+}
+
+static void map_in_handler(int sig)
+{
+    (void)sig;
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED)
+        munmap(m, 4096);
+}
+
+static int churn_done; /* threads finished */
+
+static void *map_churn(void *arg)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    (void)arg;
+    for (int i = 0; i < 20000; i++) {
+        size_t n = pg * (size_t)(1 + i % 7);
+        void *b = filled(100);
+        char *m = map_holding(n, 0, b, 0);
+        free(b);
+        if (i % 3 == 0 && (m = mremap(m, n, 2 * n, MREMAP_MAYMOVE)) != MAP_FAILED)
+            n *= 2;
+        if (m == MAP_FAILED || munmap(m, n) != 0)
+            abort();
+    }
+    __atomic_add_fetch(&churn_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static __attribute__((noinline)) void keep_in_mapping(void)
+{
+    map_holding((size_t)sysconf(_SC_PAGESIZE), 0, filled(1700), 0); /* (p) */
+}
+
+static int run_mapsig(void)
+{
+    pthread_t t[8];
+    signal(SIGUSR1, map_in_handler);
+    for (int i = 0; i < 8; i++)
+        if (pthread_create(&t[i], NULL, map_churn, NULL) != 0)
+            return 1;
+    while (__atomic_load_n(&churn_done, __ATOMIC_ACQUIRE) < 8) {
+        for (int i = 0; i < 8; i++)
+            pthread_kill(t[i], SIGUSR1); /* a finished thread: ESRCH, harmless */
+        usleep(50);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    keep_in_mapping();
+    make_lost(0);
+    clobber_stack();
+    nested(0);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "mixed";
@@ -152,6 +260,14 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "threads") == 0)
         return run_threads();
+    if (strcmp(mode, "mapsig") == 0)
+        return run_mapsig();
+    if (strcmp(mode, "mapped") == 0) {
+        make_mapped();
+        make_lost(0);
+        clobber_stack();
+        nested(0);
+    }
     if (strcmp(mode, "lost") == 0) {
         make_lost(0);
         clobber_stack();
