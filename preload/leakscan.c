@@ -28,10 +28,10 @@
  * only. The scan is skipped in the child of a fork made while other
  * threads ran (the loader's lock may be held forever there). Not scanned:
  * the registers of other threads, and blocks the profiler did not record
- * (its own allocations). When other
- * threads are still running, every read goes
- * through process_vm_readv(2), because a block may be freed (and its memory
- * unmapped) under the scan; when that is not possible the scan is skipped.
+ * (its own allocations). When other threads are still running, every read
+ * goes through process_vm_readv(2), because a block may be freed (and its
+ * memory unmapped) under the scan; when that is not possible the scan is
+ * skipped.
  *
  * glibc keeps a chunk header right after each block's usable area, and its
  * arena (in libc's data segment) points at free chunks' headers, which can
@@ -460,6 +460,8 @@ static void scan_used(scan_t *s, uintptr_t lo, uintptr_t hi)
     uint8_t used[1024];
     while (lo < hi) {
         size_t n = (hi - lo) / page < sizeof used ? (hi - lo) / page : sizeof used;
+        if (n == 0) /* not page-aligned: not a range of the set */
+            return;
         if (hp_proc_pages_used(lo, n, used) != 0)
             memset(used, 1, n);
         for (size_t i = 0, j; i < n; i = j) {
