@@ -448,7 +448,7 @@ static int scan_thread(int tid, void *arg)
 typedef struct progscan_s {
     scan_t *s;
     const hp_range_t *r; /* sorted, disjoint */
-    size_t n;
+    size_t n, next;      /* next: the first range not behind the mapping */
 } progscan_t;
 
 /* The pages of [lo, hi) (page-aligned) that hold data: a mapping reserved
@@ -474,19 +474,15 @@ static void scan_used(scan_t *s, uintptr_t lo, uintptr_t hi)
     }
 }
 
-/* A readable mapping: the parts of it the program mapped itself. */
+/* A readable mapping: the parts of it the program mapped itself. The maps
+ * file lists mappings in address order, like the ranges, so one cursor
+ * walks both. */
 static int scan_progmap(uintptr_t lo, uintptr_t hi, void *arg)
 {
     progscan_t *p = arg;
-    size_t a = 0, b = p->n; /* the first range ending after lo */
-    while (a < b) {
-        size_t mid = a + (b - a) / 2;
-        if (p->r[mid].hi <= lo)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    for (; a < p->n && p->r[a].lo < hi; a++)
+    while (p->next < p->n && p->r[p->next].hi <= lo)
+        p->next++;
+    for (size_t a = p->next; a < p->n && p->r[a].lo < hi; a++)
         scan_used(p->s, p->r[a].lo > lo ? p->r[a].lo : lo, p->r[a].hi < hi ? p->r[a].hi : hi);
     return 0;
 }
@@ -504,7 +500,7 @@ static void scan_progmaps(scan_t *s)
         return;
     n = hp_progmaps_snapshot(r, cap);
     if (n > 0) {
-        progscan_t p = {s, r, (size_t)n < cap ? (size_t)n : cap};
+        progscan_t p = {s, r, (size_t)n < cap ? (size_t)n : cap, 0};
         hp_proc_readable_each(scan_progmap, &p);
     }
     munmap(r, sz);

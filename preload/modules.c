@@ -137,15 +137,15 @@ int hp_modules_changed(void)
     return changed;
 }
 
-typedef struct self_s {
+typedef struct find_s {
     uintptr_t probe, lo, hi;
     int found;
-} self_t;
+} find_t;
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    self_t *s = arg;
+    find_t *s = arg;
     uintptr_t lo, hi;
     load_range(info, &lo, &hi);
     if (s->probe >= lo && s->probe < hi) {
@@ -159,8 +159,13 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 
 int hp_modules_self_range(uintptr_t *lo, uintptr_t *hi)
 {
-    self_t s = {(uintptr_t)&hp_modules_self_range, 0, 0, 0};
-    dl_iterate_phdr(find_self, &s);
+    return hp_modules_range_of((uintptr_t)&hp_modules_self_range, lo, hi);
+}
+
+int hp_modules_range_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    find_t s = {addr, 0, 0, 0};
+    dl_iterate_phdr(find_module, &s);
     if (!s.found)
         return -1;
     *lo = s.lo;

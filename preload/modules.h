@@ -25,8 +25,10 @@ size_t hp_modules_snapshot(uint8_t *buf, size_t cap, uint64_t gen);
  */
 int hp_modules_changed(void);
 
-/* Address range [*lo, *hi) of libheapprof.so's own PT_LOAD segments.
- * Returns 0, or -1 when it cannot be found. */
+/* Address range [*lo, *hi) of the PT_LOAD segments of the loaded object
+ * that holds addr (hp_modules_self_range: libheapprof.so itself). Returns
+ * 0, or -1 when no object holds it. */
+int hp_modules_range_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 int hp_modules_self_range(uintptr_t *lo, uintptr_t *hi);
 
 #endif

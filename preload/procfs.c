@@ -96,6 +96,17 @@ int hp_proc_maps_each(int pid, int (*fn)(const char *line, size_t len, void *arg
     return rc;
 }
 
+/* A maps line's "lo-hi": what follows it, or NULL. */
+static const char *parse_range(const char *line, uintptr_t *lo, uintptr_t *hi)
+{
+    const char *p = line;
+    *lo = parse_hex(&p);
+    if (*p++ != '-')
+        return NULL;
+    *hi = parse_hex(&p);
+    return p;
+}
+
 typedef struct {
     uintptr_t addr, lo, hi;
 } find_t;
@@ -103,13 +114,9 @@ typedef struct {
 static int find_mapping(const char *line, size_t len, void *arg)
 {
     find_t *f = arg;
+    uintptr_t lo, hi;
     (void)len;
-    const char *p = line;
-    uintptr_t lo = parse_hex(&p);
-    if (*p++ != '-')
-        return 0;
-    uintptr_t hi = parse_hex(&p);
-    if (f->addr < lo || f->addr >= hi)
+    if (!parse_range(line, &lo, &hi) || f->addr < lo || f->addr >= hi)
         return 0;
     f->lo = lo;
     f->hi = hi;
@@ -134,12 +141,9 @@ typedef struct {
 static int readable_line(const char *line, size_t len, void *arg)
 {
     readable_t *r = arg;
-    const char *p = line, *end = line + len;
-    uintptr_t lo = parse_hex(&p);
-    if (p >= end || *p++ != '-')
-        return 0;
-    uintptr_t hi = parse_hex(&p);
-    if (p + 1 >= end || *p != ' ' || p[1] != 'r' || hi <= lo)
+    uintptr_t lo, hi;
+    const char *p = parse_range(line, &lo, &hi); /* then " rwxp" */
+    if (!p || p + 1 >= line + len || p[0] != ' ' || p[1] != 'r' || hi <= lo)
         return 0;
     return r->fn(lo, hi, r->arg);
 }

@@ -23,6 +23,7 @@
 
 #include "guard.h"
 #include "heapprof/error.h"
+#include "modules.h"
 #include "real.h"
 #include "vmem.h"
 
@@ -37,7 +38,7 @@ static uintptr_t alloc_lo, alloc_hi; /* the real allocator's module */
 
 int hp_progmaps_enable(void)
 {
-    if (hp_real_malloc_extent(&alloc_lo, &alloc_hi) != 0)
+    if (hp_modules_range_of((uintptr_t)hp_real.malloc, &alloc_lo, &alloc_hi) != 0)
         alloc_lo = alloc_hi = 0;
     if (!ranges) {
         ranges = hp_vmem_map(MAX_RANGES * sizeof(hp_range_t), 1);

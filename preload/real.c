@@ -13,7 +13,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
@@ -189,40 +188,4 @@ unsigned hp_real_spacing_log(void)
         return 3;
     const char *slash = strrchr(a.dli_fname, '/');
     return strncmp(slash ? slash + 1 : a.dli_fname, "libc.so", 7) == 0 ? 5 : 3;
-}
-
-typedef struct {
-    uintptr_t addr, lo, hi;
-} extent_t;
-
-static int extent_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    extent_t *e = arg;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    (void)size;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
-    }
-    if (e->addr < lo || e->addr >= hi)
-        return 0;
-    e->lo = lo;
-    e->hi = hi;
-    return 1;
-}
-
-int hp_real_malloc_extent(uintptr_t *lo, uintptr_t *hi)
-{
-    extent_t e = {(uintptr_t)hp_real.malloc, 0, 0};
-    if (!hp_real.malloc || dl_iterate_phdr(extent_cb, &e) != 1)
-        return -1;
-    *lo = e.lo;
-    *hi = e.hi;
-    return 0;
 }

@@ -82,8 +82,4 @@ size_t hp_real_arena_size(const void *p);
  */
 unsigned hp_real_spacing_log(void);
 
-/* The address extent [*lo, *hi) of the module the real malloc is in:
- * 0, or -1 when not found. Takes the loader's lock (dl_iterate_phdr). */
-int hp_real_malloc_extent(uintptr_t *lo, uintptr_t *hi);
-
 #endif
