@@ -397,25 +397,28 @@ static int exit_caller(uintptr_t *sp, uintptr_t *regs)
 
 /*
  * The stack of another thread, still running at exit: from its stack
- * pointer when it waits in a system call, else (it is running, attached)
- * the whole mapping its stack lies in, to the mapping's end, where glibc
- * also keeps the thread's static TLS. A stack that is a recorded block
- * (pthread_attr_setstack, coroutines) is reachable, and so scanned whole.
- * The thread's hp_tls is skipped: it holds the profiler's last recorded
- * allocation.
+ * pointer when it waits in a system call (whose argument registers are
+ * roots too: a buffer it reads into may be held there only), else (it is
+ * running, attached) the whole mapping its stack lies in, to the
+ * mapping's end, where glibc also keeps the thread's static TLS. A stack
+ * that is a recorded block (pthread_attr_setstack, coroutines) is
+ * reachable, and so scanned whole. The thread's hp_tls is skipped: it
+ * holds the profiler's last recorded allocation.
  */
 static int scan_thread(int tid, void *arg)
 {
     scan_t *s = arg;
     if (tid == s->self)
         return 0;
-    uintptr_t sp = 0, hint = 0, tls = 0, lo, hi;
+    uintptr_t sp = 0, hint = 0, tls = 0, lo, hi, args[6];
     int attached = hp_tbuf_thread_find((uint32_t)tid, &tls, &hint) == 0;
-    int waiting = hp_proc_task_sp(tid, &sp);
+    int waiting = hp_proc_task_sp(tid, &sp, args);
     for (int i = 0; i < 3 && waiting == 0; i++) { /* it may be about to wait */
         sched_yield();
-        waiting = hp_proc_task_sp(tid, &sp);
+        waiting = hp_proc_task_sp(tid, &sp, args);
     }
+    if (waiting == 1)
+        scan_words(s, args, 6);
     uintptr_t at = waiting == 1 ? sp : attached ? hint : 0;
     if (!at)
         return 0; /* running and never attached: not known */

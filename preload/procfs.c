@@ -216,7 +216,7 @@ out:
     return rc;
 }
 
-int hp_proc_task_sp(int tid, uintptr_t *sp)
+int hp_proc_task_sp(int tid, uintptr_t *sp, uintptr_t args[6])
 {
     /* "running", or "NR SP PC" outside a system call (NR < 0), or
      * "NR ARG1 .. ARG6 SP PC": the stack pointer is the next to last. */
@@ -240,6 +240,10 @@ int hp_proc_task_sp(int tid, uintptr_t *sp)
     }
     if (k != 3 && k != 9)
         return -1;
+    for (int i = 0; i < 6; i++) {
+        const char *a = field[1 + i];
+        args[i] = k == 9 ? parse_hex(&a) : 0;
+    }
     const char *s = field[k - 2];
     *sp = parse_hex(&s);
     return *sp ? 1 : -1;

@@ -48,9 +48,10 @@ int hp_proc_tasks_each(int (*fn)(int tid, void *arg), void *arg);
 
 /*
  * The stack pointer of thread tid while it waits in a system call
- * (/proc/self/task/TID/syscall): returns 1 and sets *sp; 0 when the thread
- * is running (its stack pointer is not known); -1 when unreadable.
+ * (/proc/self/task/TID/syscall): returns 1 and sets *sp, and args[0..5] to
+ * the call's six argument registers (0 when it is stopped outside a call);
+ * 0 when the thread is running (neither is known); -1 when unreadable.
  */
-int hp_proc_task_sp(int tid, uintptr_t *sp);
+int hp_proc_task_sp(int tid, uintptr_t *sp, uintptr_t args[6]);
 
 #endif

@@ -14,13 +14,15 @@
  * reachable. Mode "globals" leaves only (a) and (b); mode "lost" leaves
  * only (c), allocated at a line marked LOST-LINE.
  *
- * Mode "threads" calls exit() from main while three other threads run:
+ * Mode "threads" calls exit() from main while four other threads run:
  *   (f) 700 bytes pointed to only from a local of a thread waiting in read(),
  *   (g) 800 bytes pointed to only from a __thread variable of such a thread,
  *   (h) 900 bytes no pointer reaches, allocated by the first thread,
  *   (i) 1000 bytes pointed to only from a local of a thread that spins,
+ *   (q) 1100 bytes that a thread waiting in the read system call reads
+ *       into, held only in the call's argument register,
  *   and (c) from main. Expected: (c) and (h) lost, 1200 bytes in 2 blocks;
- *   (f), (g) and (i) still reachable.
+ *   (f), (g), (i) and (q) still reachable.
  *
  * Mode "mapped" keeps pointers in memory the program mapped itself, then
  * calls exit() from main:
@@ -49,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 void **g_root; /* (a) */
@@ -128,6 +131,20 @@ static void *worker_tls(void *arg)
     return NULL;
 }
 
+static void *worker_read(void *arg)
+{
+    char *buf = malloc(1100); /* (q) */
+    (void)arg;
+    if (!buf || write(ready[1], "r", 1) != 1)
+        abort();
+    /* Never returns (nobody writes): buf is dead after the call, so only
+     * the argument register holds it (glibc's read() would also save it on
+     * the stack, being a cancellation point; the bare system call does not). */
+    if (syscall(SYS_read, never[0], memset(buf, 0, 1100), 1) >= 0)
+        abort();
+    return NULL;
+}
+
 static void *worker_spin(void *arg)
 {
     (void)arg;
@@ -142,19 +159,20 @@ static void *worker_spin(void *arg)
 
 static int run_threads(void)
 {
-    void *(*fn[])(void *) = {worker_local, worker_tls, worker_spin};
+    void *(*fn[])(void *) = {worker_local, worker_tls, worker_spin, worker_read};
     if (pipe(ready) != 0 || pipe(never) != 0)
         return 1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         pthread_t t;
         if (pthread_create(&t, NULL, fn[i], NULL) != 0)
             return 1;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         char c;
         if (read(ready[0], &c, 1) != 1)
             return 1;
     }
+    usleep(200000); /* time for the readers to enter read() */
     make_lost(0);
     clobber_stack();
     nested(0);
