@@ -371,11 +371,8 @@ HP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
 {
     void *p = hp_real_ready() ? hp_real.mmap(addr, len, prot, flags, fd, off)
                               : (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-    if (hp_progmaps_noting() && p != MAP_FAILED) {
-        int e = errno;
+    if (hp_progmaps_noting() && p != MAP_FAILED)
         hp_progmaps_mapped(p, len, flags, __builtin_return_address(0));
-        errno = e;
-    }
     return p;
 }
 
@@ -387,11 +384,8 @@ HP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_
 HP_EXPORT int munmap(void *addr, size_t len)
 {
     int rc = hp_real_ready() ? hp_real.munmap(addr, len) : (int)syscall(SYS_munmap, addr, len);
-    if (hp_progmaps_noting() && rc == 0) {
-        int e = errno;
+    if (hp_progmaps_noting() && rc == 0)
         hp_progmaps_unmapped(addr, len);
-        errno = e;
-    }
     return rc;
 }
 
@@ -407,11 +401,8 @@ HP_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
     }
     void *p = hp_real_ready() ? hp_real.mremap(old, oldlen, newlen, flags, want)
                               : (void *)syscall(SYS_mremap, old, oldlen, newlen, flags, want);
-    if (hp_progmaps_noting() && p != MAP_FAILED) {
-        int e = errno;
+    if (hp_progmaps_noting() && p != MAP_FAILED)
         hp_progmaps_remapped(old, oldlen, p, newlen, flags);
-        errno = e;
-    }
     return p;
 }
 

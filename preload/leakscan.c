@@ -494,16 +494,13 @@ static int scan_progmap(uintptr_t lo, uintptr_t hi, void *arg)
  * the set cannot be trusted (progmaps.h). */
 static void scan_progmaps(scan_t *s)
 {
-    long n = hp_progmaps_snapshot(NULL, 0);
-    if (n <= 0)
-        return;
-    size_t cap = (size_t)n + 64, sz = cap * sizeof(hp_range_t); /* room for new ones */
+    const size_t sz = HP_PROGMAPS_MAX * sizeof(hp_range_t); /* pages touched as copied */
     hp_range_t *r = map_scratch(sz);
     if (!r)
         return;
-    n = hp_progmaps_snapshot(r, cap);
+    long n = hp_progmaps_snapshot(r, HP_PROGMAPS_MAX);
     if (n > 0) {
-        progscan_t p = {s, r, (size_t)n < cap ? (size_t)n : cap, 0};
+        progscan_t p = {s, r, (size_t)n, 0};
         hp_proc_readable_each(scan_progmap, &p);
     }
     munmap(r, sz);

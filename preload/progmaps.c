@@ -6,14 +6,16 @@
  * so a program without it pays a load and a branch per call. The set is a
  * sorted array of disjoint ranges in one mapping of the recorder's, under
  * a spin lock taken with every signal blocked (two system calls more per
- * mapping call, in leak-check runs only). A change that cannot be made
- * (the set is full) marks the set untrusted: a range it still lists may be
- * somebody else's memory by now. Mappings by
- * the profiler itself (made under the guard) are not noted; unmaps always
- * are, whoever makes them.
+ * mapping call, in leak-check runs only), so that a signal handler that
+ * maps memory never meets its own thread's half-done update. A change that
+ * cannot be made (the set is full) marks the set untrusted: a range it
+ * still lists may be somebody else's memory by now. Mappings by the
+ * profiler itself (made under the guard) are not noted; unmaps always are,
+ * whoever makes them.
  */
 #include "progmaps.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -27,21 +29,21 @@
 #include "real.h"
 #include "vmem.h"
 
-#define MAX_RANGES (1u << 16) /* 1 MiB of ranges, pages committed as used */
-
 static hp_range_t *ranges; /* sorted by lo, disjoint */
 static size_t nranges;
 int hp_progmaps_on;
 static int untrusted;
-static uintptr_t holder; /* the lock: the holding thread's &hp_tls, or 0 */
+static int locked;
 static uintptr_t alloc_lo, alloc_hi; /* the real allocator's module */
+static uintptr_t page;
 
 int hp_progmaps_enable(void)
 {
     if (hp_modules_range_of((uintptr_t)hp_real.malloc, &alloc_lo, &alloc_hi) != 0)
         alloc_lo = alloc_hi = 0;
+    page = (uintptr_t)sysconf(_SC_PAGESIZE);
     if (!ranges) {
-        ranges = hp_vmem_map(MAX_RANGES * sizeof(hp_range_t), 1);
+        ranges = hp_vmem_map(HP_PROGMAPS_MAX * sizeof(hp_range_t), 1);
         if (!ranges)
             return HP_ERR_NOMEM;
     }
@@ -49,34 +51,19 @@ int hp_progmaps_enable(void)
     return 0;
 }
 
-/*
- * Takes the lock with every signal blocked (their mask saved in *old), so
- * that a signal handler that maps or unmaps memory never meets its own
- * thread's half-done update. Returns 0, or -1 (nothing held, the mask
- * restored) when this thread holds it already, which blocking rules out
- * but which must not hang if it ever happens.
- */
-static int lock(sigset_t *old)
+/* Takes the lock with every signal blocked (their mask saved in *old). */
+static void lock(sigset_t *old)
 {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, old);
-    uintptr_t me = (uintptr_t)&hp_tls, v = 0;
-    while (!__atomic_compare_exchange_n(&holder, &v, me, 0, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED)) {
-        if (v == me) {
-            pthread_sigmask(SIG_SETMASK, old, NULL);
-            return -1;
-        }
-        v = 0;
+    while (__atomic_exchange_n(&locked, 1, __ATOMIC_ACQUIRE))
         sched_yield();
-    }
-    return 0;
 }
 
 static void unlock(const sigset_t *old)
 {
-    __atomic_store_n(&holder, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&locked, 0, __ATOMIC_RELEASE);
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
@@ -97,7 +84,7 @@ static size_t first_from(uintptr_t lo)
 /* Replaces ranges[i, j) by the k ranges of with. */
 static int splice(size_t i, size_t j, const hp_range_t *with, size_t k)
 {
-    if (nranges - (j - i) + k > MAX_RANGES)
+    if (nranges - (j - i) + k > HP_PROGMAPS_MAX)
         return -1;
     memmove(&ranges[i + k], &ranges[j], (nranges - j) * sizeof(hp_range_t));
     memcpy(&ranges[i], with, k * sizeof(hp_range_t));
@@ -151,24 +138,20 @@ static int remove_range(uintptr_t lo, uintptr_t hi)
 
 static uintptr_t page_end(uintptr_t p, size_t len)
 {
-    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t e = p + len;
-    return e < p ? UINTPTR_MAX & ~(pg - 1) : (e + pg - 1) & ~(pg - 1);
+    return e < p ? UINTPTR_MAX & ~(page - 1) : (e + page - 1) & ~(page - 1);
 }
 
 enum { ADD, REMOVE, MOVE };
 
 /* One change to the set; MOVE adds [lo2, hi2) when [lo, hi) overlapped a
- * range, and takes [lo, hi) out unless keep_old. */
+ * range, and takes [lo, hi) out unless keep_old. The hook's errno is kept. */
 static void change(int op, uintptr_t lo, uintptr_t hi, uintptr_t lo2, uintptr_t hi2,
                    int keep_old)
 {
+    int e = errno;
     sigset_t old;
-    if (lock(&old) != 0) {
-        if (op != ADD) /* a missed add only loses a root */
-            __atomic_store_n(&untrusted, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    lock(&old);
     int rc = 0;
     if (op == ADD) {
         rc = add(lo, hi);
@@ -182,13 +165,15 @@ static void change(int op, uintptr_t lo, uintptr_t hi, uintptr_t lo2, uintptr_t 
     if (rc != 0) /* full */
         __atomic_store_n(&untrusted, 1, __ATOMIC_RELAXED);
     unlock(&old);
+    errno = e;
 }
 
 long hp_progmaps_snapshot(hp_range_t *out, size_t cap)
 {
     sigset_t old;
-    if (!hp_progmaps_noting() || lock(&old) != 0)
+    if (!hp_progmaps_noting())
         return -1;
+    lock(&old);
     long n = __atomic_load_n(&untrusted, __ATOMIC_RELAXED) ? -1 : (long)nranges;
     if (n > 0 && cap > 0)
         memcpy(out, ranges, ((size_t)n < cap ? (size_t)n : cap) * sizeof(hp_range_t));
@@ -200,9 +185,9 @@ void hp_progmaps_postfork_child(void)
 {
     /* Only another thread can have held it (fork is not called inside the
      * hooks), and its update is lost half-done. */
-    if (__atomic_load_n(&holder, __ATOMIC_RELAXED) != 0)
+    if (__atomic_load_n(&locked, __ATOMIC_RELAXED))
         __atomic_store_n(&untrusted, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&holder, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&locked, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- what the hooks (hooks.c) report ---- */

@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The most separate ranges the set holds (the kernel's default limit is
+ * 65,530 mappings in all). */
+#define HP_PROGMAPS_MAX (1u << 16)
+
 typedef struct hp_range_s {
     uintptr_t lo, hi; /* [lo, hi), page-aligned */
 } hp_range_t;
