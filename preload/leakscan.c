@@ -22,13 +22,16 @@
  * stale copies of the program's pointers in their unused slots, which
  * would hide leaks. When that frame cannot be found, the scan starts at
  * hp_leakscan_run's frame, which holds its registers (getcontext). The
- * stacks of the other threads still running are roots too (scan_thread).
+ * other threads still running are stopped for the scan where ptrace
+ * allows it (stopworld.h), and their registers and stacks are roots too
+ * (scan_thread); what needs a lock another thread may hold is found
+ * before they stop (roots_find).
  * The anonymous memory the program mapped itself (progmaps.h: CPython's
  * arenas, other allocators of its own) is a root too, its used pages
  * only. The scan is skipped in the child of a fork made while other
  * threads ran (the loader's lock may be held forever there). Not scanned:
- * the registers of other threads, and blocks the profiler did not record
- * (its own allocations). When other threads are still running, every read
+ * the registers of threads not stopped, and blocks the profiler did not
+ * record (its own allocations). When other threads exist, every read
  * goes through process_vm_readv(2), because a block may be freed (and its
  * memory unmapped) under the scan; when that is not possible the scan is
  * skipped.
@@ -63,6 +66,7 @@
 #include "procfs.h"
 #include "progmaps.h"
 #include "real.h"
+#include "stopworld.h"
 #include "tbuf.h"
 #include "unwind.h" /* libunwind, and hp_unwind_on */
 #include "vmem.h"
@@ -74,6 +78,7 @@
 #define SAFE_CHUNK (64u * 1024u)   /* bytes copied per process_vm_readv */
 #define MAX_STACK (1ull << 30)     /* larger stack ranges are not trusted */
 #define MAX_BLOCK (1ull << 40)     /* larger recorded sizes are not trusted */
+#define RED_ZONE 128               /* below the stack pointer, x86-64 ABI */
 
 typedef struct slot_s {
     uintptr_t addr; /* 0 empty, 1 tombstone, else a block */
@@ -192,6 +197,8 @@ typedef struct scan_s {
     int safe;         /* read through process_vm_readv (other threads run) */
     int self;         /* the scanning thread's id */
     uint8_t *buf;     /* SAFE_CHUNK bytes for safe reads */
+    const hp_stopped_t *stopped; /* the other threads stopped (stopworld.h) */
+    int nstopped;
 } scan_t;
 
 static void *map_scratch(size_t sz)
@@ -279,7 +286,7 @@ static void scan_range(scan_t *s, uintptr_t lo, uintptr_t hi)
     while (lo + sizeof(uintptr_t) <= hi) {
         size_t len = hi - lo < SAFE_CHUNK ? hi - lo : SAFE_CHUNK;
         struct iovec local = {s->buf, len}, remote = {(void *)lo, len};
-        ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+        ssize_t got = process_vm_readv(s->self, &local, 1, &remote, 1, 0);
         if (got > 0)
             scan_words(s, (const uintptr_t *)s->buf, (size_t)got / sizeof(uintptr_t));
         if (got == (ssize_t)len) {
@@ -292,9 +299,27 @@ static void scan_range(scan_t *s, uintptr_t lo, uintptr_t hi)
     }
 }
 
+/*
+ * The roots to be found before the other threads stop: whatever needs the
+ * loader's lock (dl_iterate_phdr, libunwind), a lock of libc's
+ * (pthread_getattr_np) or the program-mappings set's must not be asked
+ * for while a stopped thread may hold it.
+ */
+#define MAX_SEGS 8192
+
+typedef struct roots_s {
+    uintptr_t from, top;  /* the calling thread's stack to scan */
+    uintptr_t regs[16];   /* its callee-saved registers at exit() */
+    int nregs;
+    hp_range_t *seg;      /* the modules' writable segments and TLS */
+    size_t nseg;
+    hp_range_t *prog;     /* the program's own mappings (progmaps.h) */
+    long nprog;
+} roots_t;
+
 static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    scan_t *s = arg;
+    roots_t *r = arg;
     (void)size;
     /* libheapprof itself: its data and TLS hold the profiler's pointers. */
     int self = 0;
@@ -307,15 +332,16 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
     }
     if (self)
         return 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
+    for (int i = 0; i < info->dlpi_phnum && r->nseg < MAX_SEGS; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && (ph->p_flags & PF_R)) {
-            uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-            scan_range(s, lo, lo + ph->p_memsz);
-        } else if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
-            uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
-            scan_range(s, lo, lo + ph->p_memsz);
-        }
+        uintptr_t lo;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && (ph->p_flags & PF_R))
+            lo = info->dlpi_addr + ph->p_vaddr;
+        else if (ph->p_type == PT_TLS && info->dlpi_tls_data)
+            lo = (uintptr_t)info->dlpi_tls_data;
+        else
+            continue;
+        r->seg[r->nseg++] = (hp_range_t){lo, lo + ph->p_memsz};
     }
     return 0;
 }
@@ -340,11 +366,13 @@ fallback:;
     return (uintptr_t)__libc_stack_end;
 }
 
-static int safe_reads_work(void)
+/* Reads go through our own thread id: the process id names the main
+ * thread, which has no memory any more once it called pthread_exit. */
+static int safe_reads_work(int self)
 {
     uintptr_t probe = 0x5a5a5a5a, copy = 0;
     struct iovec local = {&copy, sizeof copy}, remote = {&probe, sizeof probe};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof copy &&
+    return process_vm_readv(self, &local, 1, &remote, 1, 0) == (ssize_t)sizeof copy &&
            copy == probe;
 }
 
@@ -395,15 +423,33 @@ static int exit_caller(uintptr_t *sp, uintptr_t *regs)
     return -1;
 }
 
+/* Scans a thread's stack [lo, hi) but the thread's hp_tls at tls (0: none),
+ * which holds the profiler's last recorded allocation and lies in the
+ * stack's mapping for every thread but the main one (glibc keeps a
+ * thread's static TLS at the top of its stack). */
+static void scan_stack(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t tls)
+{
+    uintptr_t skip_lo = tls, skip_hi = tls + sizeof(hp_tls_t);
+    if (tls && skip_lo >= lo && skip_hi <= hi) {
+        scan_range(s, lo, skip_lo);
+        scan_range(s, skip_hi, hi);
+    } else {
+        scan_range(s, lo, hi);
+    }
+}
+
 /*
- * The stack of another thread, still running at exit: from its stack
- * pointer when it waits in a system call (whose argument registers are
- * roots too: a buffer it reads into may be held there only), else (it is
- * running, attached) the whole mapping its stack lies in, to the
- * mapping's end, where glibc also keeps the thread's static TLS. A stack
- * that is a recorded block (pthread_attr_setstack, coroutines) is
- * reachable, and so scanned whole. The thread's hp_tls is skipped: it
- * holds the profiler's last recorded allocation.
+ * The stack of another thread, still running at exit. A stopped thread
+ * (stopworld.h): its registers, and its stack from its stack pointer
+ * (less the 128-byte red zone below it, which a leaf function may use).
+ * Else from its stack pointer when it waits in a system call (whose
+ * argument registers are roots too: a buffer it reads into may be held
+ * there only), else (it is running, attached) the whole mapping its
+ * stack lies in, to the mapping's end, where glibc also keeps the
+ * thread's static TLS; a running thread that never called the allocator
+ * is not known. A stack that is a recorded block (pthread_attr_setstack,
+ * coroutines) is reachable, and so scanned whole. The thread's hp_tls is
+ * skipped: it holds the profiler's last recorded allocation.
  */
 static int scan_thread(int tid, void *arg)
 {
@@ -412,17 +458,25 @@ static int scan_thread(int tid, void *arg)
         return 0;
     uintptr_t sp = 0, hint = 0, tls = 0, lo, hi, args[6];
     int attached = hp_tbuf_thread_find((uint32_t)tid, &tls, &hint) == 0;
-    int waiting = hp_proc_task_sp(tid, &sp, args);
-    for (int i = 0; i < 3 && waiting == 0; i++) { /* it may be about to wait */
-        sched_yield();
+    const hp_stopped_t *st = hp_stopworld_find(s->stopped, s->nstopped, tid);
+    int waiting;
+    if (st) {
+        scan_words(s, st->regs, HP_STOPWORLD_REGS);
+        sp = st->sp > RED_ZONE ? st->sp - RED_ZONE : st->sp;
+        waiting = 1;
+    } else {
         waiting = hp_proc_task_sp(tid, &sp, args);
+        for (int i = 0; i < 3 && waiting == 0; i++) { /* it may be about to wait */
+            sched_yield();
+            waiting = hp_proc_task_sp(tid, &sp, args);
+        }
+        if (waiting == 1)
+            scan_words(s, args, 6);
     }
-    if (waiting == 1)
-        scan_words(s, args, 6);
     uintptr_t at = waiting == 1 ? sp : attached ? hint : 0;
     if (!at)
         return 0; /* running and never attached: not known */
-    long b = find_block(s, at);
+    long b = find_block(s, st ? st->sp : at);
     if (b >= 0) { /* reachable, so its contents are scanned whole */
         if (!s->mark[b]) {
             s->mark[b] = 1;
@@ -430,19 +484,13 @@ static int scan_thread(int tid, void *arg)
         }
         return 0;
     }
-    if (hp_proc_mapping_of(at, &lo, &hi) != 0)
+    if (hp_proc_mapping_of(st ? st->sp : at, &lo, &hi) != 0)
         return 0;
-    if (waiting == 1)
+    if (waiting == 1 && sp > lo)
         lo = sp;
     if (hi <= lo || hi - lo > MAX_STACK)
         return 0;
-    uintptr_t skip_lo = tls, skip_hi = tls + sizeof(hp_tls_t);
-    if (attached && skip_lo >= lo && skip_hi <= hi) {
-        scan_range(s, lo, skip_lo);
-        scan_range(s, skip_hi, hi);
-    } else {
-        scan_range(s, lo, hi);
-    }
+    scan_stack(s, lo, hi, attached ? tls : 0);
     return 0;
 }
 
@@ -490,40 +538,63 @@ static int scan_progmap(uintptr_t lo, uintptr_t hi, void *arg)
     return 0;
 }
 
-/* Every readable page the program mapped itself and used; nothing when
- * the set cannot be trusted (progmaps.h). */
-static void scan_progmaps(scan_t *s)
+/* Every readable page the program mapped itself and used (the set as
+ * hp_progmaps_snapshot gave it; empty when it cannot be trusted). */
+static void scan_progmaps(scan_t *s, const hp_range_t *r, long n)
 {
-    const size_t sz = HP_PROGMAPS_MAX * sizeof(hp_range_t); /* pages touched as copied */
-    hp_range_t *r = map_scratch(sz);
-    if (!r)
-        return;
-    long n = hp_progmaps_snapshot(r, HP_PROGMAPS_MAX);
     if (n > 0) {
         progscan_t p = {s, r, (size_t)n, 0};
         hp_proc_readable_each(scan_progmap, &p);
     }
-    munmap(r, sz);
 }
 
-/* Scans the roots: the calling thread's stack from the caller of exit()
- * (or else from `from`, the frame of hp_leakscan_run, which holds its
- * registers) to the stack's top, the other threads' stacks, the modules'
- * segments and TLS, and the memory the program mapped itself. */
-static void scan_roots(scan_t *s, uintptr_t from)
+#define PROG_SIZE (HP_PROGMAPS_MAX * sizeof(hp_range_t))
+#define SEG_SIZE (MAX_SEGS * sizeof(hp_range_t))
+
+/* Finds the roots that must be found before the other threads stop: the
+ * calling thread's stack from the caller of exit() (or else from `from`,
+ * the frame of hp_leakscan_run, which holds its registers) to its top,
+ * the modules' segments and TLS, the program's own mappings. Returns 0,
+ * or HP_ERR_NOMEM. */
+static int roots_find(roots_t *r, uintptr_t from)
 {
-    uintptr_t top = stack_top(), sp = 0, regs[16];
-    int nregs = exit_caller(&sp, regs);
-    if (nregs >= 0 && sp >= from && sp < top) {
-        from = sp;
-        scan_words(s, regs, (size_t)nregs);
+    r->top = stack_top();
+    r->from = from;
+    uintptr_t sp = 0;
+    int nregs = exit_caller(&sp, r->regs);
+    if (nregs >= 0 && sp >= from && sp < r->top) {
+        r->from = sp;
+        r->nregs = nregs;
     }
-    if (top > from && top - from <= MAX_STACK)
-        scan_range(s, from, top);
+    r->seg = map_scratch(SEG_SIZE);
+    r->prog = map_scratch(PROG_SIZE); /* pages touched as copied */
+    if (!r->seg || !r->prog)
+        return HP_ERR_NOMEM;
+    dl_iterate_phdr(phdr_cb, r);
+    r->nprog = hp_progmaps_snapshot(r->prog, HP_PROGMAPS_MAX);
+    return 0;
+}
+
+static void roots_free(roots_t *r)
+{
+    if (r->seg)
+        munmap(r->seg, SEG_SIZE);
+    if (r->prog)
+        munmap(r->prog, PROG_SIZE);
+}
+
+/* Scans the roots: those roots_find found, and the other threads' stacks
+ * and registers. */
+static void scan_roots(scan_t *s, const roots_t *r)
+{
+    scan_words(s, r->regs, (size_t)r->nregs);
+    if (r->top > r->from && r->top - r->from <= MAX_STACK)
+        scan_stack(s, r->from, r->top, (uintptr_t)&hp_tls);
     if (s->safe) /* other threads run */
         hp_proc_tasks_each(scan_thread, s);
-    dl_iterate_phdr(phdr_cb, s);
-    scan_progmaps(s);
+    for (size_t i = 0; i < r->nseg; i++)
+        scan_range(s, r->seg[i].lo, r->seg[i].hi);
+    scan_progmaps(s, r->prog, r->nprog);
 }
 
 /* Writes the unmarked blocks as HP_REC_UNREACHABLE records, one per frame. */
@@ -561,6 +632,7 @@ static int write_records(const scan_t *s)
 static __attribute__((noinline)) int run_scan(uintptr_t from)
 {
     scan_t s = {0};
+    roots_t r = {0};
     int rc = 1;
     size_t cap = 0;
     if (__atomic_load_n(&overflowed, __ATOMIC_RELAXED))
@@ -572,16 +644,24 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
         goto out;
     int threads = hp_proc_threads();
     if (threads != 1) {
-        if (!safe_reads_work())
+        s.self = (int)syscall(SYS_gettid);
+        if (!safe_reads_work(s.self))
             goto out;
         s.safe = 1;
-        s.self = (int)syscall(SYS_gettid);
         s.buf = map_scratch(SAFE_CHUNK);
         if (!s.buf) {
             rc = HP_ERR_NOMEM;
             goto out;
         }
     }
+    rc = roots_find(&r, from);
+    if (rc != 0)
+        goto out;
+    rc = 1;
+    /* From here to the resume, no lock another thread may hold. Reads
+     * stay safe ones: a thread left running may free a block under us. */
+    int all = 0, n = threads != 1 ? hp_stopworld_stop(&s.stopped, &all) : 0;
+    s.nstopped = n > 0 ? n : 0;
     size_t live = 0;
     for (size_t pg = 0; pg < PAGES; pg++) {
         if (!(touched[pg / 64] & (1ull << (pg % 64))))
@@ -599,7 +679,7 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
         rc = HP_ERR_NOMEM;
         goto out;
     }
-    /* Blocks freed by other threads meanwhile only leave the table. */
+    /* Blocks freed by threads still running meanwhile only leave the table. */
     for (size_t i = 0; i < SLOTS && s.n < cap; i++) {
         if (i % SLOTS_PER_PAGE == 0 && !(touched[i / SLOTS_PER_PAGE / 64] &
                                           (1ull << (i / SLOTS_PER_PAGE % 64)))) {
@@ -627,13 +707,16 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
             if (s.blk[i].end > s.hi)
                 s.hi = s.blk[i].end;
     }
-    scan_roots(&s, from);
+    scan_roots(&s, &r);
     while (s.nwork > 0) {
         const blk_t *b = &s.blk[s.work[--s.nwork]];
         scan_range(&s, b->addr, b->end);
     }
+    hp_stopworld_resume(); /* before the writer's lock */
     rc = write_records(&s);
 out:
+    hp_stopworld_resume();
+    roots_free(&r);
     if (s.blk)
         munmap(s.blk, cap * sizeof(blk_t));
     if (s.mark)

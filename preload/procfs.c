@@ -26,6 +26,22 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
     return n;
 }
 
+/* Opens /proc/thread-self/NAME, the calling thread's view: /proc/self
+ * is the main thread's, whose maps read empty once it has called
+ * pthread_exit while other threads run on. /proc/self/NAME on kernels
+ * before 3.17, which lack thread-self. */
+static int open_own(const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/thread-self/%s", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(path, sizeof path, "/proc/self/%s", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    return fd;
+}
+
 static uintptr_t parse_hex(const char **s)
 {
     const char *p = *s;
@@ -40,6 +56,41 @@ static uintptr_t parse_hex(const char **s)
     }
     *s = p;
     return v;
+}
+
+long hp_proc_number(const char *path, const char *key)
+{
+    char buf[4096];
+    if (read_small(path, buf, sizeof buf) <= 0)
+        return -1;
+    const char *p = buf;
+    if (key) {
+        size_t k = strlen(key);
+        while (strncmp(p, key, k) != 0) {
+            p = strchr(p, '\n');
+            if (!p++)
+                return -1;
+        }
+        p += k;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    long v = 0;
+    while (*p >= '0' && *p <= '9' && v < 100000000)
+        v = v * 10 + (*p++ - '0');
+    return v;
+}
+
+int hp_proc_task_state(int tid)
+{
+    char path[48], buf[1024];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    if (read_small(path, buf, sizeof buf) <= 0)
+        return 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    return p && p[1] == ' ' ? p[2] : 0;
 }
 
 int hp_proc_threads(void)
@@ -63,11 +114,8 @@ int hp_proc_threads(void)
 int hp_proc_maps_each(int pid, int (*fn)(const char *line, size_t len, void *arg), void *arg)
 {
     char path[32], buf[8192]; /* a line is at most an address range and PATH_MAX */
-    if (pid)
-        snprintf(path, sizeof path, "/proc/%d/maps", pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/maps");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/maps", pid);
+    int fd = pid ? open(path, O_RDONLY | O_CLOEXEC) : open_own("maps");
     if (fd < 0)
         return -1;
     size_t have = 0;
@@ -157,7 +205,7 @@ int hp_proc_readable_each(int (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void
 int hp_proc_pages_used(uintptr_t lo, size_t npages, uint8_t *used)
 {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    int fd = open_own("pagemap");
     if (fd < 0) /* no pagemap: resident pages only */
         return mincore((void *)lo, npages * page, used) == 0 ? 0 : -1;
     uint64_t e[512];

@@ -15,6 +15,18 @@
  * returns its length, 0 when unknown (buf is then ""). */
 size_t hp_proc_exe(char *buf, size_t cap);
 
+/*
+ * The number in a small /proc file: the first one when key is NULL
+ * (/proc/sys/...), else the one after the line that starts with key
+ * ("Seccomp:" in /proc/self/status). Returns it, or -1 when the file or
+ * the key is missing.
+ */
+long hp_proc_number(const char *path, const char *key);
+
+/* The state letter of thread tid of this process (R, S, D, Z, ...), or 0
+ * when unknown. */
+int hp_proc_task_state(int tid);
+
 /* Number of threads of this process, or -1 when /proc cannot tell. */
 int hp_proc_threads(void);
 

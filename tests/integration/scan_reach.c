@@ -41,6 +41,21 @@
  * bytes pointed to only from a fresh mapping, and calls exit() with (c)
  * lost. Expected: (c) lost, 300 bytes in 1 block; (p) still reachable.
  *
+ * Mode "running" calls exit() while two threads that never called the
+ * allocator run (so the profiler knows neither their stacks nor their
+ * registers without stopping them):
+ *   (r) 1800 bytes that main allocated and passed to a thread as its
+ *       argument, which the thread keeps writing to,
+ *   (s) 1900 bytes that a spinning thread holds only in a register (x86-64:
+ *       r15; it took the address from a global and cleared the global),
+ *   and (c) from main. Expected: (c) lost, 300 bytes in 1 block; (r) and
+ *   (s) still reachable.
+ *
+ * Mode "leaderless": main keeps (a) and (b), starts a thread and leaves
+ * with pthread_exit(); the thread loses (c) and calls exit(). Expected:
+ * (c) lost, 300 bytes in 1 block (the main thread's memory views in /proc
+ * read empty by then).
+ *
  * The lost blocks are allocated in a separate function whose frame is then
  * overwritten, so that no stale copy of their addresses survives on the
  * stack (the scan is conservative, like LeakSanitizer's and memcheck's).
@@ -268,6 +283,58 @@ static int run_mapsig(void)
     return 1;
 }
 
+static void *touch_arg(void *arg)
+{
+    for (;;)
+        ((volatile char *)arg)[0]++;
+    return NULL;
+}
+
+static void *volatile handoff; /* (s), until the holder takes it */
+
+static void *hold_in_register(void *arg)
+{
+    (void)arg;
+#if defined(__x86_64__)
+    __asm__ volatile("mov %0, %%r15\n"
+                     "movq $0, %0\n"
+                     "1: pause\n"
+                     "jmp 1b\n"
+                     : "+m"(handoff)
+                     :
+                     : "r15", "memory");
+#endif
+    for (;;) /* elsewhere: in a local */
+        if (handoff)
+            ((volatile char *)handoff)[0]++;
+    return NULL;
+}
+
+static __attribute__((noinline)) int start_running(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, touch_arg, filled(1800)) != 0) /* (r) */
+        return -1;
+    handoff = filled(1900); /* (s) */
+    if (pthread_create(&t, NULL, hold_in_register, NULL) != 0)
+        return -1;
+#if defined(__x86_64__)
+    while (handoff)
+        usleep(1000);
+#endif
+    return 0;
+}
+
+static void *lose_and_exit(void *arg)
+{
+    (void)arg;
+    usleep(100000); /* main has left */
+    make_lost(0);
+    clobber_stack();
+    nested(0);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "mixed";
@@ -280,6 +347,20 @@ int main(int argc, char **argv)
         return run_threads();
     if (strcmp(mode, "mapsig") == 0)
         return run_mapsig();
+    if (strcmp(mode, "leaderless") == 0) {
+        pthread_t t;
+        make_reachable();
+        if (pthread_create(&t, NULL, lose_and_exit, NULL) != 0)
+            return 1;
+        pthread_exit(NULL);
+    }
+    if (strcmp(mode, "running") == 0) {
+        if (start_running() != 0)
+            return 1;
+        make_lost(0);
+        clobber_stack();
+        nested(0);
+    }
     if (strcmp(mode, "mapped") == 0) {
         make_mapped();
         make_lost(0);
