@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
@@ -122,6 +123,40 @@ static int flushing; /* hp_tbuf_flush_all is reading other threads' counters */
 static uint64_t ordinals;
 static uint64_t last_pair; /* the last pair id drawn, process-wide */
 static __thread hp_thread_t *me; /* NULL until attached and after exit */
+
+/*
+ * Calls a thread makes after its exit callback (init.c) has run: other
+ * destructors, and glibc's last stage of thread exit, where a detached
+ * thread frees the thread descriptors (DTVs) it evicts from glibc's stack
+ * cache. Such calls count into `late`, process-wide, and their recorded
+ * frees go out in process frames. A thread whose first call comes in that
+ * last stage must not attach at all: its exit callback would never run,
+ * and its record would point at counters in a TLS block about to be
+ * unmapped or reused (the final flush then read freed memory). glibc
+ * blocks every signal there, SIGCANCEL (the first real-time signal, which
+ * no program can block through glibc) included, and nowhere a program
+ * runs its own code.
+ */
+static hp_counters_t late;
+static __thread int exiting;
+
+static int in_final_exit(void)
+{
+    uint64_t mask = 0; /* the kernel's sigset: one bit per signal */
+    if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, sizeof mask) != 0)
+        return 0;
+    return (int)(mask >> (__SIGRTMIN - 1) & 1);
+}
+
+/* Moves the calling thread's counts to `late`. */
+static void count_late(void)
+{
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        __atomic_add_fetch(&late.calls[i], hp_tls.counters.calls[i], __ATOMIC_RELAXED);
+        __atomic_add_fetch(&late.bytes[i], hp_tls.counters.bytes[i], __ATOMIC_RELAXED);
+    }
+    memset(&hp_tls.counters, 0, sizeof hp_tls.counters);
+}
 
 /* ---- stack table ---- */
 
@@ -430,6 +465,12 @@ static hp_thread_t *ensure_thread(void)
     if (th)
         return th;
     int st = hp_init_ensure();
+    if (st == HP_ST_RECORDING && (exiting || in_final_exit())) {
+        exiting = 1;
+        count_late();
+        hp_tls.held = 0; /* stays detached: each call comes back here */
+        return NULL;
+    }
     if (st == HP_ST_RECORDING && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
         th = attach();
         if (th) {
@@ -581,9 +622,13 @@ void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
     hp_guard_enter();
     hp_tls_t *t = &hp_tls;
     hp_thread_t *th = self();
+    hp_tbuf_add(&t->counters.calls[HP_FN_FREE], 1); /* before a late count moves it */
     if (t->guard & HP_TLS_DETACHED)
         th = ensure_thread();
-    hp_tbuf_add(&t->counters.calls[HP_FN_FREE], 1);
+    if (tracked && !th && exiting) {
+        uint8_t rec[HP_UVARINT_MAX];
+        hp_tbuf_write_process(rec, (size_t)(hp_enc_free(rec, 0, pair) - rec), hp_tbuf_now());
+    }
     if (tracked && th && append_begin(th) == 0) {
         if (room(th, RECORD_MAX) == 0) {
             tick(th);
@@ -645,6 +690,23 @@ int hp_tbuf_write_process(const uint8_t *raw, size_t len, uint64_t ts)
     return hp_writer_frame(0, __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), ts, ts, raw, len);
 }
 
+/* The counts of threads that came first in their last stage of exit, as
+ * a COUNTERS record of its own (tid 0) in a process frame. */
+static void emit_late(void)
+{
+    uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
+    int any = 0;
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        calls[i] = __atomic_exchange_n(&late.calls[i], 0, __ATOMIC_RELAXED);
+        bytes[i] = __atomic_exchange_n(&late.bytes[i], 0, __ATOMIC_RELAXED);
+        any |= calls[i] != 0 || bytes[i] != 0;
+    }
+    uint8_t rec[RECORD_MAX];
+    if (any)
+        hp_tbuf_write_process(rec, (size_t)(hp_enc_counters(rec, 0, calls, bytes) - rec),
+                              hp_tbuf_now());
+}
+
 void hp_tbuf_flush_all(int reason)
 {
     __atomic_add_fetch(&flushing, 1, __ATOMIC_SEQ_CST);
@@ -662,6 +724,7 @@ void hp_tbuf_flush_all(int reason)
         flush_thread(th);
     }
     __atomic_sub_fetch(&flushing, 1, __ATOMIC_SEQ_CST);
+    emit_late();
     uint8_t end[1 + 2 * HP_UVARINT_MAX];
     uint64_t ts = hp_tbuf_now();
     size_t n = (size_t)(hp_enc_end(end, ts, reason) - end);
@@ -696,15 +759,21 @@ int hp_tbuf_thread_exit(void)
      * counts. A flusher raises `flushing` before it loads any `live`
      * pointer (both seq_cst), so once we have switched the pointer and then
      * seen `flushing` at zero, no flusher still holds the old one; a
-     * flusher that started in between reads the copy. Later calls of this
-     * thread count nowhere. */
+     * flusher that started in between reads the copy. */
     hp_place_release(&th->kept);
     th->final = hp_tls.counters;
     __atomic_store_n(&th->live, &th->final, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&flushing, __ATOMIC_SEQ_CST))
         sched_yield();
     me = NULL;
-    hp_tls.held = (int64_t)1 << 62;
+    /* What the thread still does (other destructors, glibc's last frees)
+     * is counted as late: every call takes the slow path. Run under the
+     * guard, so the countdown and free()'s mask are the held ones. */
+    exiting = 1;
+    memset(&hp_tls.counters, 0, sizeof hp_tls.counters); /* in th->final now */
+    hp_tls.held = 0;
+    hp_tls.fmask_held = 0;
+    hp_tls.guard |= HP_TLS_DETACHED;
     if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
         __atomic_store_n(&th->in_use, 0, __ATOMIC_RELEASE);
     return 0;
@@ -749,6 +818,7 @@ void hp_tbuf_postfork_child(void)
         self_th->mark = 0;
     }
     stopping = 0;
+    memset(&late, 0, sizeof late); /* the parent's */
     use_membarrier = 0; /* the registration belongs to the parent's mm */
     membarrier_setup();
     hp_tls.last_alloc = 0;
