@@ -456,27 +456,30 @@ static int scan_thread(int tid, void *arg)
     scan_t *s = arg;
     if (tid == s->self)
         return 0;
-    uintptr_t sp = 0, hint = 0, tls = 0, lo, hi, args[6];
+    uintptr_t hint = 0, tls = 0, lo, hi, args[6];
     int attached = hp_tbuf_thread_find((uint32_t)tid, &tls, &hint) == 0;
     const hp_stopped_t *st = hp_stopworld_find(s->stopped, s->nstopped, tid);
-    int waiting;
+    uintptr_t at = 0, from = 0; /* where its stack is; where its scan starts (0: whole) */
     if (st) {
         scan_words(s, st->regs, HP_STOPWORLD_REGS);
-        sp = st->sp > RED_ZONE ? st->sp - RED_ZONE : st->sp;
-        waiting = 1;
+        at = st->sp;
+        from = at > RED_ZONE ? at - RED_ZONE : at;
     } else {
-        waiting = hp_proc_task_sp(tid, &sp, args);
+        int waiting = hp_proc_task_sp(tid, &at, args);
         for (int i = 0; i < 3 && waiting == 0; i++) { /* it may be about to wait */
             sched_yield();
-            waiting = hp_proc_task_sp(tid, &sp, args);
+            waiting = hp_proc_task_sp(tid, &at, args);
         }
-        if (waiting == 1)
+        if (waiting == 1) {
             scan_words(s, args, 6);
+            from = at;
+        } else {
+            at = attached ? hint : 0;
+        }
     }
-    uintptr_t at = waiting == 1 ? sp : attached ? hint : 0;
     if (!at)
         return 0; /* running and never attached: not known */
-    long b = find_block(s, st ? st->sp : at);
+    long b = find_block(s, at);
     if (b >= 0) { /* reachable, so its contents are scanned whole */
         if (!s->mark[b]) {
             s->mark[b] = 1;
@@ -484,10 +487,10 @@ static int scan_thread(int tid, void *arg)
         }
         return 0;
     }
-    if (hp_proc_mapping_of(st ? st->sp : at, &lo, &hi) != 0)
+    if (hp_proc_mapping_of(at, &lo, &hi) != 0)
         return 0;
-    if (waiting == 1 && sp > lo)
-        lo = sp;
+    if (from > lo)
+        lo = from;
     if (hi <= lo || hi - lo > MAX_STACK)
         return 0;
     scan_stack(s, lo, hi, attached ? tls : 0);
