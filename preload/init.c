@@ -178,10 +178,10 @@ static void do_init(void)
     unsigned spacing = hp_real_spacing_log();
     if (hp_liveset_init(hp_options.rate == 1, placed() ? HP_PLACE_ALIGN_LOG : spacing))
         goto out;
-    /* The scan's live-block table and exit-time marking cost time in
-     * proportion to the heap (about 20% of a full-mode run of perl), so
+    /* The scan's block sizes and exit-time marking cost time and memory in
+     * proportion to the heap (about 12% of a full-mode run of perl), so
      * only a leak check asks for it. Failure: no scan, recording goes on. */
-    if (hp_options.rate == 1 && hp_options.leak_scan && hp_leakscan_init(spacing) == 0)
+    if (hp_options.rate == 1 && hp_options.leak_scan && hp_leakscan_init() == 0)
         hp_progmaps_enable(); /* failure: the scan reads no program mappings */
     void *m = hp_vmem_map(HP_MAX_FRAME_RAW, 0);
     if (!m)

@@ -1,14 +1,13 @@
 /*
  * leakscan.c - which blocks live at exit no pointer reaches (full mode).
  *
- * The live-block table is a lock-free open-addressing hash set of
- * (address, requested size) pairs in an anonymous MAP_NORESERVE mapping,
- * filled by the full-mode allocation path and emptied by the free path
- * (tbuf.c). It does not grow: an insert whose probe window is full sets the
- * overflow flag, and the exit scan is then skipped rather than report
- * blocks it does not know about as reachable or lost.
+ * The live blocks come from the full-mode map of live blocks (liveset.h),
+ * which keeps each block's requested size beside its pair when the scan
+ * is on. When an insert into it failed (a full probe window), the exit
+ * scan is skipped rather than report blocks it does not know about as
+ * reachable or lost.
  *
- * At a normal exit hp_leakscan_run() copies the table into a sorted array
+ * At a normal exit hp_leakscan_run() copies the set into a sorted array
  * (mmap'd), marks every block that a root word points into (interior
  * pointers count, as in LeakSanitizer), follows the marked blocks' contents
  * transitively with an mmap'd worklist, and writes the unmarked blocks as
@@ -63,122 +62,27 @@
 
 #include "heapprof/error.h"
 #include "heapprof/trace_format.h"
+#include "liveset.h"
 #include "procfs.h"
 #include "progmaps.h"
 #include "real.h"
 #include "stopworld.h"
 #include "tbuf.h"
 #include "unwind.h" /* libunwind, and hp_unwind_on */
-#include "vmem.h"
-
-#define SLOTS_LOG 23
-#define SLOTS (1u << SLOTS_LOG)
-#define PROBE 64
 
 #define SAFE_CHUNK (64u * 1024u)   /* bytes copied per process_vm_readv */
 #define MAX_STACK (1ull << 30)     /* larger stack ranges are not trusted */
 #define MAX_BLOCK (1ull << 40)     /* larger recorded sizes are not trusted */
 #define RED_ZONE 128               /* below the stack pointer, x86-64 ABI */
 
-typedef struct slot_s {
-    uintptr_t addr; /* 0 empty, 1 tombstone, else a block */
-    uint64_t size;  /* requested bytes */
-    uint32_t pair;  /* its pair id (trace_format.h) */
-    uint32_t unused;
-    uint64_t pad;   /* a power-of-two slot: whole slots per page */
-} slot_t;
-
-#define SLOTS_PER_PAGE (4096u / sizeof(slot_t))
-#define PAGES (SLOTS / SLOTS_PER_PAGE)
-
-static slot_t *table;
-static unsigned key_shift; /* log2 of the bytes of address a slot stands for */
 static int enabled;
-static int overflowed;
-/* One bit per page of the table that ever held an entry: the exit scan
- * reads only those (a few pages for a small program, not 256 MiB). */
-static uint64_t touched[PAGES / 64];
 
-/* ---- the live-block table ---- */
-
-int hp_leakscan_init(unsigned granule_log)
+int hp_leakscan_init(void)
 {
-    if (!table) {
-        key_shift = granule_log;
-        void *m = hp_vmem_map((size_t)SLOTS * sizeof(slot_t), 1);
-        if (!m)
-            return HP_ERR_NOMEM;
-        table = m;
-    }
-    __atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
-    return 0;
-}
-
-/*
- * Neighbouring blocks go to neighbouring slots (one slot per allocator
- * spacing of address space within a region of SLOTS of them, each region
- * at a pseudo-random offset), so the table's touched pages follow the
- * heap's extent instead of the number of blocks ever allocated: a page of
- * table per 4 KiB of small-block heap under glibc (32-byte spacing), none
- * for untouched regions. A slot per allocator spacing, not less: blocks
- * side by side then never share a home slot and pile up past the window.
- */
-static inline uint32_t slot_of(uintptr_t p)
-{
-    uint64_t region = (uint64_t)p >> (key_shift + SLOTS_LOG);
-    return (uint32_t)(((uint64_t)p >> key_shift) + ((region * 0x9e3779b97f4a7c15u) >> 40));
-}
-
-void hp_leakscan_note_alloc(uintptr_t p, uint64_t size, uint32_t pair)
-{
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1)
-        return;
-    uint32_t h = slot_of(p);
-    for (uint32_t i = 0; i < PROBE; i++) {
-        slot_t *s = &table[(h + i) & (SLOTS - 1)];
-        /* CAS before any load, as in liveset.c: the first touch of a page
-         * of the table is then a write fault, not a read of the zero page
-         * and a copy-on-write fault with a TLB shootdown after it. */
-        uintptr_t v = 0;
-        while (v <= 1) {
-            if (__atomic_compare_exchange_n(&s->addr, &v, p, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_RELAXED)) {
-                __atomic_store_n(&s->pair, pair, __ATOMIC_RELAXED);
-                __atomic_store_n(&s->size, size, __ATOMIC_RELEASE);
-                uint32_t pg = ((h + i) & (SLOTS - 1)) / SLOTS_PER_PAGE;
-                uint64_t bit = 1ull << (pg % 64);
-                if (!(__atomic_load_n(&touched[pg / 64], __ATOMIC_RELAXED) & bit))
-                    __atomic_fetch_or(&touched[pg / 64], bit, __ATOMIC_RELAXED);
-                return;
-            }
-        }
-    }
-    __atomic_store_n(&overflowed, 1, __ATOMIC_RELAXED);
-}
-
-void hp_leakscan_note_free(uintptr_t p)
-{
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1)
-        return;
-    uint32_t h = slot_of(p);
-    for (uint32_t i = 0; i < PROBE; i++) {
-        slot_t *s = &table[(h + i) & (SLOTS - 1)];
-        uintptr_t v = __atomic_load_n(&s->addr, __ATOMIC_ACQUIRE);
-        if (v == 0)
-            return;
-        if (v == p) {
-            __atomic_compare_exchange_n(&s->addr, &v, (uintptr_t)1, 0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED);
-            return;
-        }
-    }
-}
-
-void hp_leakscan_note_kept(uintptr_t p, uint32_t pair)
-{
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || p <= 1 || !hp_real_ready())
-        return;
-    hp_leakscan_note_alloc(p, hp_real.malloc_usable_size((void *)p), pair);
+    int rc = hp_liveset_keep_sizes();
+    if (rc == 0)
+        __atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
+    return rc;
 }
 
 /* ---- the scan ---- */
@@ -192,7 +96,7 @@ typedef struct scan_s {
     blk_t *blk;      /* sorted by addr */
     uint8_t *mark;   /* 1 = reachable */
     uint32_t *work;  /* marked blocks whose contents are not scanned yet */
-    size_t n, nwork;
+    size_t n, cap, nwork;
     uintptr_t lo, hi; /* lowest start, highest end */
     int safe;         /* read through process_vm_readv (other threads run) */
     int self;         /* the scanning thread's id */
@@ -237,6 +141,16 @@ static void sort_blocks(blk_t *a, size_t n)
         a[end] = t;
         sift_down(a, 0, end);
     }
+}
+
+static void add_block(void *ctx, uintptr_t a, uint64_t size, uint32_t pair)
+{
+    scan_t *s = ctx;
+    if (s->n == s->cap)
+        return;
+    if (size > MAX_BLOCK || a + size < a)
+        size = 0;
+    s->blk[s->n++] = (blk_t){a, a + (size ? size : 1), pair};
 }
 
 /* The block word w points into, or -1. */
@@ -326,8 +240,8 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && (uintptr_t)&table >= lo &&
-            (uintptr_t)&table < lo + ph->p_memsz)
+        if (ph->p_type == PT_LOAD && (uintptr_t)&enabled >= lo &&
+            (uintptr_t)&enabled < lo + ph->p_memsz)
             self = 1;
     }
     if (self)
@@ -638,7 +552,7 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
     roots_t r = {0};
     int rc = 1;
     size_t cap = 0;
-    if (__atomic_load_n(&overflowed, __ATOMIC_RELAXED))
+    if (!hp_liveset_complete())
         goto out;
     /* Not in the child of a fork made while other threads ran: the
      * loader's lock, which dl_iterate_phdr and libunwind take, may be held
@@ -665,13 +579,7 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
      * stay safe ones: a thread left running may free a block under us. */
     int all = 0, n = threads != 1 ? hp_stopworld_stop(&s.stopped, &all) : 0;
     s.nstopped = n > 0 ? n : 0;
-    size_t live = 0;
-    for (size_t pg = 0; pg < PAGES; pg++) {
-        if (!(touched[pg / 64] & (1ull << (pg % 64))))
-            continue;
-        for (size_t i = pg * SLOTS_PER_PAGE; i < (pg + 1) * SLOTS_PER_PAGE; i++)
-            live += __atomic_load_n(&table[i].addr, __ATOMIC_RELAXED) > 1;
-    }
+    size_t live = hp_liveset_each(NULL, NULL);
     if (live > UINT32_MAX)
         goto out;
     cap = live ? live : 1;
@@ -682,22 +590,10 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
         rc = HP_ERR_NOMEM;
         goto out;
     }
-    /* Blocks freed by threads still running meanwhile only leave the table. */
-    for (size_t i = 0; i < SLOTS && s.n < cap; i++) {
-        if (i % SLOTS_PER_PAGE == 0 && !(touched[i / SLOTS_PER_PAGE / 64] &
-                                          (1ull << (i / SLOTS_PER_PAGE % 64)))) {
-            i += SLOTS_PER_PAGE - 1;
-            continue;
-        }
-        uintptr_t a = __atomic_load_n(&table[i].addr, __ATOMIC_ACQUIRE);
-        if (a <= 1)
-            continue;
-        uint64_t sz = __atomic_load_n(&table[i].size, __ATOMIC_ACQUIRE);
-        if (sz > MAX_BLOCK || a + sz < a)
-            sz = 0;
-        uint32_t pair = __atomic_load_n(&table[i].pair, __ATOMIC_RELAXED);
-        s.blk[s.n++] = (blk_t){a, a + (sz ? sz : 1), pair};
-    }
+    /* Blocks freed by threads still running meanwhile only leave the set;
+     * blocks they allocate meanwhile beyond cap are not scanned. */
+    s.cap = cap;
+    hp_liveset_each(add_block, &s);
     sort_blocks(s.blk, s.n);
     size_t u = 0; /* an address twice (a stale entry): keep one */
     for (size_t i = 0; i < s.n; i++)

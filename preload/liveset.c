@@ -3,20 +3,33 @@
  *
  * 2^22 slots (sampled mode) or 2^27 (full mode: every live block of the
  * program) of 8 bytes in an anonymous MAP_NORESERVE mapping (only touched
- * pages cost memory), and beside them as many 4-byte pair ids. Slot
- * values: 0 empty, 1 tombstone, else an address.
- * A key lives at one of PROBE consecutive slots after its hash; an insert
- * takes the first empty or tombstone slot by CAS, a remove stores
- * a tombstone. Keys are unique (a live block has one address), so reusing
- * tombstones cannot create duplicates. A slot's pair is written after its
- * key is taken and read before it is released: only the block's owner,
- * which got the pointer from the allocation that inserted it, removes it.
+ * pages cost memory). A slot holds 0 (empty), 1 (tombstone) or a block:
+ *
+ *     bit 63      1, so a block is never 0 or 1
+ *     bits 38-62  the rest of the block's address (tag_of)
+ *     bits 32-37  the probe distance: the block's home slot is this one
+ *                 minus it
+ *     bits 0-31   the block's pair id
+ *
+ * The home slot stands for the address bits between key_shift and
+ * key_shift + slots_log (slot_of); the rest holds those above and below
+ * them, so the word names its block exactly, and a free finds the pair in
+ * the same cache line as the key, claimed by the same CAS. Addresses whose
+ * rest does not fit in 25 bits (above 2^50) or not 8-byte aligned are not
+ * kept (insert fails; no allocator this runs on returns one).
+ * A block lives at one of PROBE consecutive slots after its home; an
+ * insert takes the first empty or tombstone slot by CAS, a remove stores a
+ * tombstone. Keys are unique (a live block has one address), so reusing
+ * tombstones cannot create duplicates. Only the block's owner, which got
+ * the pointer from the allocation that inserted it, removes it.
  * It does not grow: a full window means the block goes untracked (it then looks leaked; see
  * docs/sampling.md). In front of the table, a counting filter (one 8-bit
  * counter per 512-byte granule of addresses, saturating; liveset.h)
  * answers "certainly absent" for most unrecorded frees that reach it with
  * one cached load; in full mode it is saturated and every free probes the
- * map. It does not allocate or lock.
+ * map. With the leak scan on, a second array keeps each slot's block's
+ * requested size, and a bitmap the pages of slots ever used, which the
+ * exit scan walks (hp_liveset_each). It does not allocate or lock.
  */
 #include "liveset.h"
 
@@ -28,14 +41,22 @@
 
 #define SLOTS_LOG_SAMPLED 22
 #define SLOTS_LOG_FULL 27
-#define PROBE 64
+#define PROBE_LOG 6
+#define PROBE (1u << PROBE_LOG)
+#define REST_BITS 25
+#define BLOCK ((uint64_t)1 << 63)
+#define TAG_SHIFT 32 /* probe distance and rest sit above the pair */
 
 uint8_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
-static uintptr_t *slots;
-static uint32_t *pairs;
+static uint64_t *slots;
+/* Leak scan only (hp_liveset_keep_sizes): each slot's block's requested
+ * size, and one bit per page of slots that ever held a block. */
+static uint64_t *sizes;
+static uint64_t *touched;
+static int incomplete; /* an insert failed */
 static unsigned slots_log;
 static uint32_t mask;       /* slots - 1 */
-static unsigned key_shift; /* log2 of the granule of address a slot stands for */
+static unsigned key_shift; /* log2 of the granule of address a slot stands for, >= 3 */
 
 static inline uint8_t *filter_of(uintptr_t p)
 {
@@ -53,15 +74,14 @@ static void filter_add(uintptr_t p, int d)
 
 static size_t table_bytes(unsigned log)
 {
-    return ((size_t)1 << log) * (sizeof(uintptr_t) + sizeof(uint32_t));
+    return ((size_t)1 << log) * sizeof(uint64_t);
 }
-
 
 int hp_liveset_init(int full, unsigned granule_log)
 {
     if (slots)
         return 0;
-    key_shift = granule_log;
+    key_shift = granule_log < 3 ? 3 : granule_log;
     /* Full mode wants room for every live block; a system that refuses
      * that much address space gets the small table (blocks beyond it then
      * go untracked). */
@@ -73,8 +93,29 @@ int hp_liveset_init(int full, unsigned granule_log)
         return HP_ERR_NOMEM;
     slots_log = log;
     mask = (1u << log) - 1;
-    pairs = (uint32_t *)((uintptr_t *)m + ((size_t)1 << log));
-    __atomic_store_n(&slots, (uintptr_t *)m, __ATOMIC_RELEASE);
+    __atomic_store_n(&slots, (uint64_t *)m, __ATOMIC_RELEASE);
+    return 0;
+}
+
+#define SLOTS_PER_PAGE (4096u / sizeof(uint64_t))
+
+static size_t touched_bytes(void)
+{
+    return (((size_t)1 << slots_log) / SLOTS_PER_PAGE + 63) / 64 * sizeof(uint64_t);
+}
+
+int hp_liveset_keep_sizes(void)
+{
+    if (!slots)
+        return HP_ERR_NOMEM;
+    if (sizes)
+        return 0;
+    uint64_t *t = hp_vmem_map(touched_bytes(), 1);
+    uint64_t *s = t ? hp_vmem_map(table_bytes(slots_log), 1) : NULL;
+    if (!s)
+        return HP_ERR_NOMEM; /* t is tiny: left mapped */
+    touched = t;
+    __atomic_store_n(&sizes, s, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -82,6 +123,7 @@ void hp_liveset_reset(void)
 {
     if (!slots)
         return;
+    incomplete = 0;
     if (hp_vmem_zero(slots, table_bytes(slots_log)))
         slots = NULL;
     for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
@@ -112,55 +154,133 @@ static inline uint32_t slot_of(uintptr_t p)
     return (uint32_t)(((uint64_t)p >> key_shift) + win * 0x9e3779b1u) & mask;
 }
 
-int hp_liveset_insert(uintptr_t p, uint32_t pair)
+/*
+ * The bits of p its home slot does not stand for, in the upper half of a
+ * slot's word (probe distance 0): the window number above the granule
+ * offset (in 8-byte units). Together with the home slot they give back p
+ * (the window fixes the hash's offset, the slot then p >> key_shift).
+ * Returns 0 for an address that has no such word.
+ */
+static inline uint64_t tag_of(uintptr_t p)
+{
+    unsigned low = key_shift - 3;
+    uint64_t win = (uint64_t)p >> (key_shift + slots_log);
+    if ((p & 7) || win >> (REST_BITS - low))
+        return 0;
+    uint64_t rest = win << low | ((uint64_t)p & (((uint64_t)1 << key_shift) - 1)) >> 3;
+    return BLOCK | rest << (TAG_SHIFT + PROBE_LOG);
+}
+
+/* The block a slot's word v names, at slot `at` (the inverse of slot_of
+ * and tag_of). */
+static uintptr_t block_at(uint32_t at, uint64_t v)
+{
+    unsigned low = key_shift - 3;
+    uint32_t i = (uint32_t)(v >> TAG_SHIFT) & (PROBE - 1);
+    uint64_t rest = (v >> (TAG_SHIFT + PROBE_LOG)) & (((uint64_t)1 << REST_BITS) - 1);
+    uint64_t win = rest >> low;
+    uint64_t mid = ((at - i) - (uint32_t)(win * 0x9e3779b1u)) & mask;
+    return (uintptr_t)(win << (key_shift + slots_log) | mid << key_shift |
+                       (rest & (((uint64_t)1 << low) - 1)) << 3);
+}
+
+/* Leak scan only: p's size, and the page of its slot marked as used. */
+static void keep_size(uint32_t at, uint64_t size)
+{
+    sizes[at] = size;
+    uint64_t bit = (uint64_t)1 << (at / SLOTS_PER_PAGE % 64);
+    uint64_t *t = &touched[at / SLOTS_PER_PAGE / 64];
+    if (!(__atomic_load_n(t, __ATOMIC_RELAXED) & bit))
+        __atomic_fetch_or(t, bit, __ATOMIC_RELAXED);
+}
+
+static int insert_failed(void)
+{
+    __atomic_store_n(&incomplete, 1, __ATOMIC_RELAXED);
+    return -1;
+}
+
+int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size)
 {
     if (!__atomic_load_n(&slots, __ATOMIC_ACQUIRE))
-        return -1;
+        return insert_failed();
+    uint64_t tag = tag_of(p);
+    if (!tag)
+        return insert_failed();
     uint32_t h = slot_of(p);
     filter_add(p, 1); /* before the slot: a remove that finds p sees the filter */
     for (uint32_t i = 0; i < PROBE; i++) {
         uint32_t at = (h + i) & mask;
+        uint64_t *s = &slots[at];
+        uint64_t word = tag | (uint64_t)i << TAG_SHIFT | pair;
         /* CAS before any load: the first touch of a page of the table is
          * then one write fault. A load first would map the zero page and
          * the CAS take a second, copy-on-write fault (with a TLB
          * shootdown of every CPU running a thread of the process). */
-        uintptr_t v = 0;
+        uint64_t v = 0;
         while (v <= 1) {
-            /* Acquire: the remove that left a tombstone here read its
-             * pair before releasing the slot. */
-            if (__atomic_compare_exchange_n(&slots[at], &v, p, 0, __ATOMIC_ACQUIRE,
+            /* The block's free, on whichever thread, comes after its
+             * allocation returned (the program's own synchronisation
+             * hands the pointer over), so after this store. */
+            if (__atomic_compare_exchange_n(s, &v, word, 0, __ATOMIC_RELEASE,
                                             __ATOMIC_RELAXED)) {
-                /* The block's free comes after its allocation returned,
-                 * so after this store. */
-                pairs[at] = pair;
+                if (sizes)
+                    keep_size(at, size);
                 return 0;
             }
         }
     }
     filter_add(p, -1);
-    return -1;
+    return insert_failed();
 }
 
 int hp_liveset_remove(uintptr_t p, uint32_t *pair)
 {
     if (!__atomic_load_n(&slots, __ATOMIC_ACQUIRE) || !hp_liveset_maybe(p))
         return 0;
+    uint64_t tag = tag_of(p) >> TAG_SHIFT;
+    if (!tag)
+        return 0;
     uint32_t h = slot_of(p);
     for (uint32_t i = 0; i < PROBE; i++) {
-        uint32_t at = (h + i) & mask;
-        uintptr_t v = __atomic_load_n(&slots[at], __ATOMIC_ACQUIRE);
+        uint64_t *s = &slots[(h + i) & mask];
+        uint64_t v = __atomic_load_n(s, __ATOMIC_ACQUIRE);
         if (v == 0)
             return 0;
-        if (v == p) {
+        if (v >> TAG_SHIFT == (tag | i)) {
             /* Only the block's owner frees it (two racing frees of one
              * block are a double free: both may record it, the analyzer
-             * counts the second as unknown), so a store releases the slot;
-             * the pair is read before it can be reused. */
-            *pair = pairs[at];
-            __atomic_store_n(&slots[at], (uintptr_t)1, __ATOMIC_RELEASE);
+             * counts the second as unknown), so a store releases the slot. */
+            *pair = (uint32_t)v;
+            __atomic_store_n(s, (uint64_t)1, __ATOMIC_RELAXED);
             filter_add(p, -1);
             return 1;
         }
     }
     return 0;
+}
+
+int hp_liveset_complete(void)
+{
+    return !__atomic_load_n(&incomplete, __ATOMIC_RELAXED);
+}
+
+size_t hp_liveset_each(hp_liveset_fn *fn, void *ctx)
+{
+    size_t n = 0;
+    if (!slots || !sizes)
+        return 0;
+    for (uint32_t pg = 0; pg < ((uint32_t)1 << slots_log) / SLOTS_PER_PAGE; pg++) {
+        if (!(__atomic_load_n(&touched[pg / 64], __ATOMIC_RELAXED) & ((uint64_t)1 << (pg % 64))))
+            continue;
+        for (uint32_t at = pg * SLOTS_PER_PAGE; at < (pg + 1) * SLOTS_PER_PAGE; at++) {
+            uint64_t v = __atomic_load_n(&slots[at], __ATOMIC_ACQUIRE);
+            if (v <= 1)
+                continue;
+            n++;
+            if (fn)
+                fn(ctx, block_at(at, v), sizes[at], (uint32_t)v);
+        }
+    }
+    return n;
 }

@@ -11,6 +11,7 @@
 #ifndef HP_PRELOAD_LIVESET_H
 #define HP_PRELOAD_LIVESET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Maps the table (lazily committed): a small one for sampled mode, one
@@ -25,10 +26,16 @@ int hp_liveset_init(int full, unsigned granule_log);
  * Saturated filter buckets stay saturated (full mode). */
 void hp_liveset_reset(void);
 
-/* Adds p (non-NULL, not already present) with its pair id. Returns 0, or
- * -1 when the probe window is full (the block is then not tracked and its
- * free not recorded). */
-int hp_liveset_insert(uintptr_t p, uint32_t pair);
+/* Keeps each block's requested size beside it as well, for the exit
+ * scan (leakscan.h; full mode with HEAPPROF_LEAK_SCAN=1). Call once, at
+ * init, before the first insert. Returns 0 or HP_ERR_NOMEM. */
+int hp_liveset_keep_sizes(void);
+
+/* Adds p (non-NULL, not already present) with its pair id and requested
+ * size (kept only after hp_liveset_keep_sizes). Returns 0, or -1 when the
+ * probe window is full (the block is then not tracked and its free not
+ * recorded). */
+int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size);
 
 /* Removes p. Returns 1 and sets *pair when p was present (its free must be
  * recorded), else 0. */
@@ -36,6 +43,17 @@ int hp_liveset_remove(uintptr_t p, uint32_t *pair);
 
 /* Saturates every bucket: every free probes the map (full mode). */
 void hp_liveset_saturate(void);
+
+/* Zero when an insert failed since init or the last reset: the set then
+ * misses live blocks. */
+int hp_liveset_complete(void);
+
+/* Calls fn for every block in the set (after hp_liveset_keep_sizes; else
+ * none) and returns how many there were. Blocks inserted or removed by
+ * other threads meanwhile may or may not be seen. Reads only the pages of
+ * the table that ever held a block. */
+typedef void hp_liveset_fn(void *ctx, uintptr_t p, uint64_t size, uint32_t pair);
+size_t hp_liveset_each(hp_liveset_fn *fn, void *ctx);
 
 /*
  * The filter of free()'s slow path: 2^HP_LIVESET_FILTER_LOG 8-bit counters

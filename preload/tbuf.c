@@ -40,7 +40,6 @@
 #include "guard.h"
 #include "heapprof/error.h"
 #include "init.h"
-#include "leakscan.h"
 #include "liveset.h"
 #include "options.h"
 #include "place.h"
@@ -550,8 +549,7 @@ static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, 
             if (fresh)
                 th->len = (size_t)(hp_enc_pair(th->buf + th->len, pair, n, id) - th->buf);
             th->len = (size_t)(hp_enc_alloc(th->buf + th->len, pair) - th->buf);
-            hp_liveset_insert((uintptr_t)p, pair);
-            hp_leakscan_note_alloc((uintptr_t)p, n, pair); /* full mode only */
+            hp_liveset_insert((uintptr_t)p, pair, n);
         }
     }
     append_end(th);
@@ -604,7 +602,6 @@ out:
 int hp_tbuf_free_begin_slow(void *p, uint32_t *pair)
 {
     int m = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
-    hp_leakscan_note_free((uintptr_t)p); /* before the real free: full mode only */
     return m != 0 && hp_liveset_remove((uintptr_t)p, pair);
 }
 
@@ -612,8 +609,9 @@ void hp_tbuf_free_abort(void *p, int tracked, uint32_t pair)
 {
     if (!tracked)
         return;
-    hp_leakscan_note_kept((uintptr_t)p, pair); /* realloc failed: p stays live */
-    hp_liveset_insert((uintptr_t)p, pair);
+    /* realloc failed: p stays live. Its requested size went with its
+     * entry; the exit scan takes its usable size instead. */
+    hp_liveset_insert((uintptr_t)p, pair, hp_real_ready() ? hp_real.malloc_usable_size(p) : 0);
 }
 
 void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
