@@ -18,8 +18,8 @@
  * rest does not fit in 25 bits (above 2^50) or not 8-byte aligned are not
  * kept (insert fails; no allocator this runs on returns one).
  * A block lives at one of PROBE consecutive slots after its home; an
- * insert takes the first empty or tombstone slot by CAS, a remove stores a
- * tombstone. Keys are unique (a live block has one address), so reusing
+ * insert takes the first empty or tombstone slot (by CAS unless it is the
+ * only inserting thread), a remove stores a tombstone. Keys are unique (a live block has one address), so reusing
  * tombstones cannot create duplicates. Only the block's owner, which got
  * the pointer from the allocation that inserted it, removes it.
  * It does not grow: a full window means the block goes untracked (it then looks leaked; see
@@ -27,9 +27,11 @@
  * counter per 512-byte granule of addresses, saturating; liveset.h)
  * answers "certainly absent" for most unrecorded frees that reach it with
  * one cached load; in full mode it is saturated and every free probes the
- * map. With the leak scan on, a second array keeps each slot's block's
- * requested size, and a bitmap the pages of slots ever used, which the
- * exit scan walks (hp_liveset_each). It does not allocate or lock.
+ * map. A bitmap marks the pages of slots ever written: a lone inserter
+ * (tbuf.c) claims slots on those with a load and a store, and the exit
+ * scan walks only those (hp_liveset_each). With the leak scan on, a second
+ * array keeps each slot's block's requested size. It does not allocate or
+ * lock.
  */
 #include "liveset.h"
 
@@ -49,10 +51,11 @@
 
 uint8_t hp_liveset_filter[1u << HP_LIVESET_FILTER_LOG];
 static uint64_t *slots;
-/* Leak scan only (hp_liveset_keep_sizes): each slot's block's requested
- * size, and one bit per page of slots that ever held a block. */
-static uint64_t *sizes;
+/* One bit per page of slots ever written (claimed by a CAS); and, for the
+ * leak scan only (hp_liveset_keep_sizes), each slot's block's requested
+ * size. */
 static uint64_t *touched;
+static uint64_t *sizes;
 static int incomplete; /* an insert failed */
 static unsigned slots_log;
 static uint32_t mask;       /* slots - 1 */
@@ -77,6 +80,13 @@ static size_t table_bytes(unsigned log)
     return ((size_t)1 << log) * sizeof(uint64_t);
 }
 
+#define SLOTS_PER_PAGE (4096u / sizeof(uint64_t))
+
+static size_t touched_bytes(unsigned log)
+{
+    return (((size_t)1 << log) / SLOTS_PER_PAGE + 63) / 64 * sizeof(uint64_t);
+}
+
 int hp_liveset_init(int full, unsigned granule_log)
 {
     if (slots)
@@ -86,22 +96,17 @@ int hp_liveset_init(int full, unsigned granule_log)
      * that much address space gets the small table (blocks beyond it then
      * go untracked). */
     unsigned log = full ? SLOTS_LOG_FULL : SLOTS_LOG_SAMPLED;
-    void *m = hp_vmem_map(table_bytes(log), 1);
-    if (!m && full)
+    void *t = hp_vmem_map(touched_bytes(log), 1); /* 32 KiB at most */
+    void *m = t ? hp_vmem_map(table_bytes(log), 1) : NULL;
+    if (!m && t && full)
         m = hp_vmem_map(table_bytes(log = SLOTS_LOG_SAMPLED), 1);
     if (!m)
         return HP_ERR_NOMEM;
+    touched = t;
     slots_log = log;
     mask = (1u << log) - 1;
     __atomic_store_n(&slots, (uint64_t *)m, __ATOMIC_RELEASE);
     return 0;
-}
-
-#define SLOTS_PER_PAGE (4096u / sizeof(uint64_t))
-
-static size_t touched_bytes(void)
-{
-    return (((size_t)1 << slots_log) / SLOTS_PER_PAGE + 63) / 64 * sizeof(uint64_t);
 }
 
 int hp_liveset_keep_sizes(void)
@@ -110,11 +115,9 @@ int hp_liveset_keep_sizes(void)
         return HP_ERR_NOMEM;
     if (sizes)
         return 0;
-    uint64_t *t = hp_vmem_map(touched_bytes(), 1);
-    uint64_t *s = t ? hp_vmem_map(table_bytes(slots_log), 1) : NULL;
+    uint64_t *s = hp_vmem_map(table_bytes(slots_log), 1);
     if (!s)
-        return HP_ERR_NOMEM; /* t is tiny: left mapped */
-    touched = t;
+        return HP_ERR_NOMEM;
     __atomic_store_n(&sizes, s, __ATOMIC_RELEASE);
     return 0;
 }
@@ -184,14 +187,17 @@ static uintptr_t block_at(uint32_t at, uint64_t v)
                        (rest & (((uint64_t)1 << low) - 1)) << 3);
 }
 
-/* Leak scan only: p's size, and the page of its slot marked as used. */
-static void keep_size(uint32_t at, uint64_t size)
+static inline int page_written(uint32_t at)
 {
-    sizes[at] = size;
-    uint64_t bit = (uint64_t)1 << (at / SLOTS_PER_PAGE % 64);
-    uint64_t *t = &touched[at / SLOTS_PER_PAGE / 64];
-    if (!(__atomic_load_n(t, __ATOMIC_RELAXED) & bit))
-        __atomic_fetch_or(t, bit, __ATOMIC_RELAXED);
+    return (__atomic_load_n(&touched[at / SLOTS_PER_PAGE / 64], __ATOMIC_RELAXED) >>
+            (at / SLOTS_PER_PAGE % 64)) & 1;
+}
+
+static void page_write(uint32_t at)
+{
+    if (!page_written(at))
+        __atomic_fetch_or(&touched[at / SLOTS_PER_PAGE / 64],
+                          (uint64_t)1 << (at / SLOTS_PER_PAGE % 64), __ATOMIC_RELAXED);
 }
 
 static int insert_failed(void)
@@ -200,7 +206,7 @@ static int insert_failed(void)
     return -1;
 }
 
-int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size)
+int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size, int alone)
 {
     if (!__atomic_load_n(&slots, __ATOMIC_ACQUIRE))
         return insert_failed();
@@ -213,22 +219,34 @@ int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size)
         uint32_t at = (h + i) & mask;
         uint64_t *s = &slots[at];
         uint64_t word = tag | (uint64_t)i << TAG_SHIFT | pair;
-        /* CAS before any load: the first touch of a page of the table is
-         * then one write fault. A load first would map the zero page and
-         * the CAS take a second, copy-on-write fault (with a TLB
-         * shootdown of every CPU running a thread of the process). */
-        uint64_t v = 0;
-        while (v <= 1) {
-            /* The block's free, on whichever thread, comes after its
-             * allocation returned (the program's own synchronisation
-             * hands the pointer over), so after this store. */
-            if (__atomic_compare_exchange_n(s, &v, word, 0, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED)) {
-                if (sizes)
-                    keep_size(at, size);
-                return 0;
-            }
+        if (alone && page_written(at)) {
+            /* No other inserter: a slot that is empty or a tombstone now
+             * stays so until this store (removers only write slots that
+             * hold their own block). Not on a page never written: the
+             * load would map the zero page and the store then take a
+             * second, copy-on-write fault. */
+            if (__atomic_load_n(s, __ATOMIC_RELAXED) > 1)
+                continue;
+            __atomic_store_n(s, word, __ATOMIC_RELEASE);
+        } else {
+            /* CAS before any load: the first touch of a page of the table
+             * is then one write fault (and with other threads running, a
+             * load first would cost a TLB shootdown of every CPU running
+             * one of them as well). */
+            uint64_t v = 0;
+            while (v <= 1 && !__atomic_compare_exchange_n(s, &v, word, 0, __ATOMIC_RELEASE,
+                                                          __ATOMIC_RELAXED))
+                ;
+            if (v > 1)
+                continue;
+            page_write(at);
         }
+        /* The block's free, on whichever thread, comes after its
+         * allocation returned (the program's own synchronisation hands
+         * the pointer over), so after these stores. */
+        if (sizes)
+            sizes[at] = size;
+        return 0;
     }
     filter_add(p, -1);
     return insert_failed();
@@ -268,7 +286,7 @@ int hp_liveset_complete(void)
 size_t hp_liveset_each(hp_liveset_fn *fn, void *ctx)
 {
     size_t n = 0;
-    if (!slots || !sizes)
+    if (!slots)
         return 0;
     for (uint32_t pg = 0; pg < ((uint32_t)1 << slots_log) / SLOTS_PER_PAGE; pg++) {
         if (!(__atomic_load_n(&touched[pg / 64], __ATOMIC_RELAXED) & ((uint64_t)1 << (pg % 64))))
@@ -279,7 +297,7 @@ size_t hp_liveset_each(hp_liveset_fn *fn, void *ctx)
                 continue;
             n++;
             if (fn)
-                fn(ctx, block_at(at, v), sizes[at], (uint32_t)v);
+                fn(ctx, block_at(at, v), sizes ? sizes[at] : 0, (uint32_t)v);
         }
     }
     return n;

@@ -32,10 +32,11 @@ void hp_liveset_reset(void);
 int hp_liveset_keep_sizes(void);
 
 /* Adds p (non-NULL, not already present) with its pair id and requested
- * size (kept only after hp_liveset_keep_sizes). Returns 0, or -1 when the
- * probe window is full (the block is then not tracked and its free not
- * recorded). */
-int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size);
+ * size (kept only after hp_liveset_keep_sizes). `alone` != 0 promises that
+ * no other thread inserts meanwhile (tbuf.c): slots are then claimed by a
+ * load and a store instead of a CAS. Returns 0, or -1 when the probe window
+ * is full (the block is then not tracked and its free not recorded). */
+int hp_liveset_insert(uintptr_t p, uint32_t pair, uint64_t size, int alone);
 
 /* Removes p. Returns 1 and sets *pair when p was present (its free must be
  * recorded), else 0. */

@@ -355,6 +355,53 @@ static void append_end(hp_thread_t *th)
     __atomic_store_n(&th->busy, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * Who inserts into the map of live blocks (liveset.h). While at most one
+ * thread ever attached (ALONE), that thread claims a slot with a load and a
+ * store, not a CAS (in full mode on churn the CAS was a tenth of the run);
+ * other threads only remove, and only their own blocks' slots. The second
+ * thread to attach switches every inserter to CAS with the exit path's
+ * handshake before it inserts anything: it publishes SWITCHING, fences
+ * (flusher_fence), and waits for each record's busy bracket, inside which
+ * every plain insert runs and reads the state, to drop. Threads arriving
+ * meanwhile wait for MANY. A fork child, one thread, starts over.
+ */
+enum { ALONE, SWITCHING, MANY };
+static int inserters = ALONE;
+static int attached_before; /* a thread has attached since start or fork */
+
+/* Waits (bounded, as the exit path does) for th's busy bracket to end. */
+static int wait_not_busy(hp_thread_t *th)
+{
+    int spins = 0;
+    while (__atomic_load_n(&th->busy, __ATOMIC_ACQUIRE) && spins < 100000) {
+        spins++;
+        sched_yield();
+    }
+    return spins < 100000;
+}
+
+static void inserters_many(void)
+{
+    int s = ALONE;
+    if (__atomic_compare_exchange_n(&inserters, &s, SWITCHING, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_ACQUIRE)) {
+        flusher_fence();
+        for (hp_thread_t *th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next)
+            wait_not_busy(th); /* stuck: a thread stopped inside a hook inserts nothing */
+        __atomic_store_n(&inserters, MANY, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&inserters, __ATOMIC_ACQUIRE) != MANY)
+        sched_yield();
+}
+
+/* Inside the caller's busy bracket: whether it is the only inserter. */
+static int inserting_alone(void)
+{
+    return __atomic_load_n(&inserters, __ATOMIC_RELAXED) == ALONE;
+}
+
 /* Writes th's buffer as one frame. Caller owns th (busy or exit path). */
 static int flush_thread(hp_thread_t *th)
 {
@@ -473,6 +520,8 @@ static hp_thread_t *ensure_thread(void)
     if (st == HP_ST_RECORDING && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
         th = attach();
         if (th) {
+            if (__atomic_exchange_n(&attached_before, 1, __ATOMIC_ACQ_REL))
+                inserters_many(); /* before this thread's first insert */
             me = th;
             hp_tls.held = hp_sampler_draw(&th->sampler);
             hp_tls.fmask_held = placing ? HP_PLACE_MASK : 0; /* 0: every free looks */
@@ -549,7 +598,7 @@ static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, 
             if (fresh)
                 th->len = (size_t)(hp_enc_pair(th->buf + th->len, pair, n, id) - th->buf);
             th->len = (size_t)(hp_enc_alloc(th->buf + th->len, pair) - th->buf);
-            hp_liveset_insert((uintptr_t)p, pair, n);
+            hp_liveset_insert((uintptr_t)p, pair, n, inserting_alone());
         }
     }
     append_end(th);
@@ -611,7 +660,8 @@ void hp_tbuf_free_abort(void *p, int tracked, uint32_t pair)
         return;
     /* realloc failed: p stays live. Its requested size went with its
      * entry; the exit scan takes its usable size instead. */
-    hp_liveset_insert((uintptr_t)p, pair, hp_real_ready() ? hp_real.malloc_usable_size(p) : 0);
+    inserters_many(); /* outside any busy bracket: inserts by CAS from now on */
+    hp_liveset_insert((uintptr_t)p, pair, hp_real_ready() ? hp_real.malloc_usable_size(p) : 0, 0);
 }
 
 void hp_tbuf_free_end_slow(void *p, int tracked, uint32_t pair)
@@ -816,6 +866,8 @@ void hp_tbuf_postfork_child(void)
         self_th->mark = 0;
     }
     stopping = 0;
+    inserters = ALONE; /* the only thread here */
+    attached_before = self_th != NULL;
     memset(&late, 0, sizeof late); /* the parent's */
     use_membarrier = 0; /* the registration belongs to the parent's mm */
     membarrier_setup();

@@ -6,6 +6,12 @@
  * (2010000 bytes) and frees all but those with i % 1000 == 0 (20 blocks of
  * 1 byte). 8 workers: 160000 mallocs, 16080000 bytes, 160 bytes leaked in
  * 160 blocks by worker(). Output: nothing.
+ *
+ * With argument "busy-main", the same workers, while the main thread
+ * allocates and frees without pause from before the first one starts
+ * until the last one is done, and frees everything: the moment the
+ * recorder's map of live blocks goes from one inserting thread to many
+ * (tbuf.c) falls inside the main thread's stream of allocations.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -50,15 +56,43 @@ static void *spinner(void *arg)
     return NULL;
 }
 
+static int workers_done;
+
+static void *counted_worker(void *arg)
+{
+    worker(arg);
+    __atomic_add_fetch(&workers_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Allocates and frees 64 blocks in turn; all freed at the end. */
+static void churn_main(void **ring, unsigned long n)
+{
+    for (unsigned long i = 0; i < n; i++) {
+        free(ring[i % 64]);
+        ring[i % 64] = malloc(16 + i % 300);
+    }
+}
+
 int main(int argc, char **argv)
 {
     pthread_t th[THREADS];
     int exit_mode = argc > 1 && strcmp(argv[1], "exit") == 0;
+    int busy_main = argc > 1 && strcmp(argv[1], "busy-main") == 0;
+    void *ring[64] = {0};
     pthread_barrier_init(&start, NULL, THREADS);
-    for (long i = 0; i < THREADS; i++)
-        if (pthread_create(&th[i], NULL, exit_mode ? spinner : worker, (void *)i))
+    for (long i = 0; i < THREADS; i++) {
+        if (busy_main)
+            churn_main(ring, 5000);
+        if (pthread_create(&th[i], NULL, exit_mode ? spinner : busy_main ? counted_worker : worker,
+                           (void *)i))
             return 2;
+    }
+    while (busy_main && __atomic_load_n(&workers_done, __ATOMIC_ACQUIRE) < THREADS)
+        churn_main(ring, 1000);
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
+    for (int i = 0; i < 64; i++)
+        free(ring[i]);
     return 0;
 }

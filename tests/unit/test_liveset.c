@@ -30,7 +30,7 @@ static void test_liveset_insert_remove(void **state)
     assert_int_equal(hp_liveset_init(0, 4), 0);
     hp_liveset_reset();
     for (uintptr_t p = LO; p < LO + 16 * N; p += 16)
-        assert_int_equal(hp_liveset_insert(p, pair_of(p), 0), 0);
+        assert_int_equal(hp_liveset_insert(p, pair_of(p), 0, 0), 0);
     assert_int_equal(hp_liveset_remove(0x8, &pair), 0);      /* never inserted */
     assert_int_equal(hp_liveset_remove(LO + 8, &pair), 0);   /* inside, not equal */
     for (uintptr_t p = LO; p < LO + 16 * N; p += 32) {
@@ -41,13 +41,13 @@ static void test_liveset_insert_remove(void **state)
     /* Tombstones are reused, do not hide later keys, and a reused slot
      * carries its new pair. */
     for (uintptr_t p = LO; p < LO + 16 * N; p += 32)
-        assert_int_equal(hp_liveset_insert(p, pair_of(p) + 1, 0), 0);
+        assert_int_equal(hp_liveset_insert(p, pair_of(p) + 1, 0, 1), 0); /* a lone inserter reuses them too */
     for (uintptr_t p = LO; p < LO + 16 * N; p += 16) {
         assert_int_equal(hp_liveset_remove(p, &pair), 1);
         assert_int_equal(pair, pair_of(p) + ((p - LO) % 32 == 0));
     }
     assert_int_equal(hp_liveset_remove(LO + 16, &pair), 0);
-    hp_liveset_insert(0x1234560, 9, 0);
+    hp_liveset_insert(0x1234560, 9, 0, 0);
     hp_liveset_reset();
     assert_int_equal(hp_liveset_remove(0x1234560, &pair), 0);
 }
@@ -62,7 +62,7 @@ static void test_liveset_colliding_windows(void **state)
     hp_liveset_reset();
     const uintptr_t win = (uintptr_t)1 << 26; /* the sampled table's window */
     for (uint32_t i = 0; i < 32; i++)
-        assert_int_equal(hp_liveset_insert(0x7f0000000000u + i * win, 100 + i, 0), 0);
+        assert_int_equal(hp_liveset_insert(0x7f0000000000u + i * win, 100 + i, 0, 0), 0);
     for (uint32_t i = 32; i-- > 0;) {
         assert_int_equal(hp_liveset_remove(0x7f0000000000u + i * win, &pair), 1);
         assert_int_equal(pair, 100 + i);
@@ -80,8 +80,8 @@ static void test_liveset_exact_keys(void **state)
     assert_int_equal(hp_liveset_init(0, 4), 0);
     hp_liveset_reset();
     uintptr_t g = 0x7f1234567890u;
-    assert_int_equal(hp_liveset_insert(g + 8, 2, 0), 0);
-    assert_int_equal(hp_liveset_insert(g, 1, 0), 0);
+    assert_int_equal(hp_liveset_insert(g + 8, 2, 0, 0), 0);
+    assert_int_equal(hp_liveset_insert(g, 1, 0, 0), 0);
     assert_int_equal(hp_liveset_remove(g + 4096, &pair), 0);
     assert_int_equal(hp_liveset_remove(g + ((uintptr_t)1 << 26), &pair), 0);
     assert_int_equal(hp_liveset_remove(g + 8, &pair), 1);
@@ -89,11 +89,11 @@ static void test_liveset_exact_keys(void **state)
     assert_int_equal(hp_liveset_remove(g + 8, &pair), 0);
     assert_int_equal(hp_liveset_remove(g, &pair), 1);
     assert_int_equal(pair, 1);
-    assert_int_equal(hp_liveset_insert((uintptr_t)1 << 52, 3, 0), -1);
+    assert_int_equal(hp_liveset_insert((uintptr_t)1 << 52, 3, 0, 0), -1);
     assert_int_equal(hp_liveset_remove((uintptr_t)1 << 52, &pair), 0);
-    assert_int_equal(hp_liveset_insert(g + 4, 3, 0), -1);
+    assert_int_equal(hp_liveset_insert(g + 4, 3, 0, 0), -1);
     /* The largest pair id survives the trip. */
-    assert_int_equal(hp_liveset_insert(g, UINT32_MAX, 0), 0);
+    assert_int_equal(hp_liveset_insert(g, UINT32_MAX, 0, 0), 0);
     assert_int_equal(hp_liveset_remove(g, &pair), 1);
     assert_int_equal(pair, UINT32_MAX);
     hp_liveset_reset();
@@ -132,7 +132,7 @@ static void test_liveset_each_gives_blocks_back(void **state)
     const uintptr_t at[5] = {0x10000, 0x7f1234567898u, 0x7f1234567890u,
                              0x7f1234567890u + ((uintptr_t)1 << 26), 0x3ffffffffff0u};
     for (int i = 0; i < 5; i++)
-        assert_int_equal(hp_liveset_insert(at[i], 10u + (uint32_t)i, 100u * (uint64_t)i + 1), 0);
+        assert_int_equal(hp_liveset_insert(at[i], 10u + (uint32_t)i, 100u * (uint64_t)i + 1, (int)(i & 1)), 0);
     assert_int_equal(hp_liveset_remove(at[2], &pair), 1);
     seen_t s = {0};
     assert_int_equal(hp_liveset_each(seen, &s), 4);
@@ -148,7 +148,7 @@ static void test_liveset_each_gives_blocks_back(void **state)
         assert_int_equal(found, i != 2);
     }
     assert_true(hp_liveset_complete());
-    assert_int_equal(hp_liveset_insert((uintptr_t)1 << 52, 3, 1), -1);
+    assert_int_equal(hp_liveset_insert((uintptr_t)1 << 52, 3, 1, 0), -1);
     assert_false(hp_liveset_complete());
     hp_liveset_reset();
     assert_true(hp_liveset_complete());
@@ -185,7 +185,7 @@ static void test_liveset_filter_no_false_negative(void **state)
         p[i] = in_bucket((ARENA_BASE >> 24) + 1 + (uintptr_t)i, b) + 16 * (uintptr_t)(i % 32);
         assert_true(p[i] > 16 * 32);
         assert_int_equal(hp_liveset_bucket(p[i]), b);
-        assert_int_equal(hp_liveset_insert(p[i], (uint32_t)i + 1, 0), 0);
+        assert_int_equal(hp_liveset_insert(p[i], (uint32_t)i + 1, 0, 0), 0);
     }
     for (int i = 0; i < SHARED; i++) {
         assert_int_equal(hp_liveset_maybe(p[i]), 1);
@@ -198,7 +198,7 @@ static void test_liveset_filter_no_false_negative(void **state)
      * and the bucket is clear once the last one went. */
     uintptr_t q = ARENA_BASE + 0x40000;
     for (uintptr_t k = 0; k < 8; k++)
-        assert_int_equal(hp_liveset_insert(q + 16 * k, 1, 0), 0);
+        assert_int_equal(hp_liveset_insert(q + 16 * k, 1, 0, 0), 0);
     for (uintptr_t k = 0; k < 8; k++) {
         for (uintptr_t j = k; j < 8; j++)
             assert_int_equal(hp_liveset_maybe(q + 16 * j), 1);
@@ -217,7 +217,7 @@ static void test_liveset_filter_quiet_across_arenas(void **state)
     enum { ARENAS = 16 };
     uintptr_t off = 0x2345670;
     for (uintptr_t a = 0; a < ARENAS; a++)
-        assert_int_equal(hp_liveset_insert(ARENA_BASE + a * ARENA_STRIDE + off, 1, 0), 0);
+        assert_int_equal(hp_liveset_insert(ARENA_BASE + a * ARENA_STRIDE + off, 1, 0, 0), 0);
     /* Around it, in every arena, only the sample's own granule says "maybe":
      * the blocks near it in the other arenas do not share its bucket. */
     uintptr_t gran = (uintptr_t)1 << HP_LIVESET_GRANULE_LOG;
