@@ -651,7 +651,9 @@ out:
 int hp_tbuf_free_begin_slow(void *p, uint32_t *pair)
 {
     int m = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_RELAXED);
-    return m != 0 && hp_liveset_remove((uintptr_t)p, pair);
+    /* Once recording stopped (exit: mode 0 before the leak scan), a free
+     * is not recorded but still leaves the map, which the scan reads. */
+    return hp_liveset_remove((uintptr_t)p, pair) && m != 0;
 }
 
 void hp_tbuf_free_abort(void *p, int tracked, uint32_t pair)
