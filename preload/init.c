@@ -179,7 +179,7 @@ static void do_init(void)
     if (hp_liveset_init(hp_options.rate == 1, placed() ? HP_PLACE_ALIGN_LOG : spacing))
         goto out;
     /* The scan's block sizes and exit-time marking cost time and memory in
-     * proportion to the heap (about 12% of a full-mode run of perl), so
+     * proportion to the heap (about 18% of a full-mode run of perl), so
      * only a leak check asks for it. Failure: no scan, recording goes on. */
     if (hp_options.rate == 1 && hp_options.leak_scan && hp_leakscan_init() == 0)
         hp_progmaps_enable(); /* failure: the scan reads no program mappings */

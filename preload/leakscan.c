@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 
+#include "blockidx.h"
 #include "heapprof/error.h"
 #include "heapprof/trace_format.h"
 #include "liveset.h"
@@ -87,17 +88,14 @@ int hp_leakscan_init(void)
 
 /* ---- the scan ---- */
 
-typedef struct blk_s {
-    uintptr_t addr, end; /* [addr, end), end > addr */
-    uint32_t pair;
-} blk_t;
+typedef hp_block_t blk_t;
 
 typedef struct scan_s {
     blk_t *blk;      /* sorted by addr */
+    hp_blockidx_t ix; /* finds the block a word points into */
     uint8_t *mark;   /* 1 = reachable */
     uint32_t *work;  /* marked blocks whose contents are not scanned yet */
     size_t n, cap, nwork;
-    uintptr_t lo, hi; /* lowest start, highest end */
     int safe;         /* read through process_vm_readv (other threads run) */
     int self;         /* the scanning thread's id */
     uint8_t *buf;     /* SAFE_CHUNK bytes for safe reads */
@@ -156,23 +154,14 @@ static void add_block(void *ctx, uintptr_t a, uint64_t size, uint32_t pair)
 /* The block word w points into, or -1. */
 static long find_block(const scan_t *s, uintptr_t w)
 {
-    if (w < s->lo || w >= s->hi)
+    long i = hp_blockidx_find(&s->ix, w);
+    if (i < 0)
         return -1;
-    size_t lo = 0, hi = s->n; /* last block with addr <= w is in [lo, hi) */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->blk[mid].addr <= w)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    const blk_t *b = &s->blk[lo];
-    if (w < b->addr || w >= b->end)
-        return -1;
+    const blk_t *b = &s->blk[i];
     /* glibc's next chunk header (see the top of the file). */
     if (w != b->addr && (w & 15) == 0 && w + 8 >= b->end)
         return -1;
-    return (long)lo;
+    return i;
 }
 
 static void scan_words(scan_t *s, const uintptr_t *w, size_t nw)
@@ -600,12 +589,7 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
         if (u == 0 || s.blk[i].addr != s.blk[u - 1].addr)
             s.blk[u++] = s.blk[i];
     s.n = u;
-    if (s.n) {
-        s.lo = s.blk[0].addr;
-        for (size_t i = 0; i < s.n; i++)
-            if (s.blk[i].end > s.hi)
-                s.hi = s.blk[i].end;
-    }
+    hp_blockidx_build(&s.ix, s.blk, s.n); /* failure: it searches instead */
     scan_roots(&s, &r);
     while (s.nwork > 0) {
         const blk_t *b = &s.blk[s.work[--s.nwork]];
@@ -616,6 +600,7 @@ static __attribute__((noinline)) int run_scan(uintptr_t from)
 out:
     hp_stopworld_resume();
     roots_free(&r);
+    hp_blockidx_free(&s.ix);
     if (s.blk)
         munmap(s.blk, cap * sizeof(blk_t));
     if (s.mark)
