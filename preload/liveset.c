@@ -129,6 +129,7 @@ void hp_liveset_reset(void)
     incomplete = 0;
     if (hp_vmem_zero(slots, table_bytes(slots_log)))
         slots = NULL;
+    memset(touched, 0, touched_bytes(slots_log)); /* the slots' pages are fresh again */
     for (size_t i = 0; i < sizeof hp_liveset_filter / sizeof hp_liveset_filter[0]; i++)
         if (hp_liveset_filter[i] != UINT8_MAX)
             hp_liveset_filter[i] = 0;
