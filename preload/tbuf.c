@@ -763,12 +763,7 @@ void hp_tbuf_flush_all(int reason)
     __atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
     flusher_fence();
     for (hp_thread_t *th = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); th; th = th->next) {
-        int spins = 0;
-        while (__atomic_load_n(&th->busy, __ATOMIC_ACQUIRE) && spins < 100000) {
-            spins++;
-            sched_yield();
-        }
-        if (spins == 100000)
+        if (!wait_not_busy(th))
             continue; /* stuck (a thread stopped inside a hook): skip it */
         emit_counters(th);
         flush_thread(th);
