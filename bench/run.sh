@@ -10,7 +10,8 @@
 # time of each mode (and, in a second table, the median CPU time, user +
 # system with children, steadier on a busy machine), the ratios
 # profiled/unprofiled, full mode's overhead as a
-# fraction of heaptrack's ((full-1)/(heaptrack-1)) and the trace sizes; then
+# fraction of heaptrack's ((full-1)/(heaptrack-1)), the trace sizes, and the
+# median per-run ratio of the default rate to the wrapper; then
 # it times heapanalyze on a full-mode trace of >= 10^7 events against
 # heaptrack_print on heaptrack's trace of the same run (wall time and peak
 # RSS, from /usr/bin/time -v). Results also go, as JSON, to
@@ -244,6 +245,18 @@ val() { # median seconds of a mode (wall, or CPU with a third argument "cpu"), o
     if [ -s "$f" ]; then median "$f" | awk '{ printf "%.3f", $1 / 1e6 }'; else echo null; fi
 }
 size() { f=$scratch/$1.$2.size; if [ -s "$f" ]; then cat "$f"; else echo null; fi; }
+# per_run W [cpu]: the median over the runs of W's default time / wrapper time in
+# the same run (heapprof's own cost above interposition, with the drift of the
+# machine between runs taken out), or "null"
+per_run() {
+    a=$scratch/$1.default.${2:-times} b=$scratch/$1.wrapper.${2:-times}
+    if [ -s "$a" ] && [ -s "$b" ] && [ "$(wc -l <"$a")" = "$(wc -l <"$b")" ]; then
+        paste "$a" "$b" | awk '$2 > 0 { print $1 / $2 }' >"$scratch/per_run"
+        median "$scratch/per_run" | awk '{ printf "%.4f", $1 }'
+    else
+        echo null
+    fi
+}
 
 printf '\n%-8s %7s %7s %9s %7s %8s | %7s %8s %7s %7s %8s | %9s %10s %10s\n' \
     workload base_s wrap_s default_s full_s htrack_s wrapper default full htrack full/ht \
@@ -296,6 +309,9 @@ for w in $WORKLOADS; do
         "$(fmt "$ch" %.3f)" "$(fmt "$crw" %.3fx)" \
         "$(fmt "$crd" %.3fx)" "$(fmt "$crf" %.2fx)" "$(fmt "$crh" %.2fx)" "$(fmt "$cfh" %.3f)" \
         >>"$scratch/cpu.table"
+    pw=$(per_run "$w") pc=$(per_run "$w" cpu)
+    [ "$pw" = null ] || printf '  %-8s %s wall, %s CPU\n' "$w" "$(fmt "$pw" %.3fx)" \
+        "$(fmt "$pc" %.3fx)" >>"$scratch/per_run.table"
     [ "$first" = 1 ] || echo "    ," >>"$json"
     first=0
     cat >>"$json" <<EOF
@@ -309,6 +325,7 @@ for w in $WORKLOADS; do
                               "heaptrack": $ch },
       "cpu_ratio": { "wrapper": $crw, "default": $crd, "full": $crf, "heaptrack": $crh },
       "cpu_full_overhead_vs_heaptrack": $cfh,
+      "default_over_wrapper_per_run": { "wall": $pw, "cpu": $pc },
       "full_overhead_vs_heaptrack": $fh,
       "trace_bytes": { "default": $sd, "full": $sf, "heaptrack": $sh },
       "targets_met": { "default_le_1.05x": $okd, "full_overhead_le_third_of_heaptrack": $okf,
@@ -323,6 +340,12 @@ if [ -s "$scratch/cpu.table" ]; then
     printf '%-8s %7s %7s %9s %7s %8s | %7s %8s %7s %7s %8s\n' \
         workload base_s wrap_s default_s full_s htrack_s wrapper default full htrack full/ht
     cat "$scratch/cpu.table"
+fi
+if [ -s "$scratch/per_run.table" ]; then
+    echo
+    echo "default over wrapper, run by run (median of the per-run ratios: heapprof's own cost"
+    echo "above a bare interposer, measured in the same run):"
+    cat "$scratch/per_run.table"
 fi
 echo
 echo "ratios are median wall time / median unprofiled wall time; full/ht = (full-1)/(heaptrack-1);"
