@@ -48,16 +48,20 @@ static inline size_t home(const hp_blockidx_t *ix, uint64_t key)
     return (size_t)((key * 0x9e3779b97f4a7c15u) >> 20) & (ix->npage - 1);
 }
 
-static page_t *page_of(const hp_blockidx_t *ix, uint64_t key, int add)
+/* The entry of page key - 1; when it has none, NULL, or with `fresh` a new
+ * entry (and *fresh set). */
+static page_t *page_of(const hp_blockidx_t *ix, uint64_t key, int *fresh)
 {
     for (size_t i = home(ix, key);; i = (i + 1) & (ix->npage - 1)) {
         page_t *e = &ix->page[i];
         if (e->key == key)
             return e;
         if (e->key == 0) {
-            if (add)
-                e->key = key;
-            return add ? e : NULL;
+            if (!fresh)
+                return NULL;
+            *fresh = 1;
+            e->key = key;
+            return e;
         }
     }
 }
@@ -104,10 +108,10 @@ int hp_blockidx_build(hp_blockidx_t *ix, const hp_block_t *blk, size_t n)
     ix->npage = cap;
     for (size_t i = 0; i < n; i++) {
         uint64_t key = (blk[i].addr >> PAGE_LOG) + 1;
-        page_t *e = page_of(ix, key, 1);
-        if (e->base == 0 && e->starts[0] == 0 && e->starts[1] == 0 && e->starts[2] == 0 &&
-            e->starts[3] == 0)
-            e->base = (uint32_t)i; /* new: block i - 1 came last before it */
+        int fresh = 0;
+        page_t *e = page_of(ix, key, &fresh);
+        if (fresh)
+            e->base = (uint32_t)i; /* block i - 1 came last before it */
         unsigned g = (unsigned)(blk[i].addr >> GRANULE_LOG) & (GRANULES - 1);
         uint64_t bit = (uint64_t)1 << (g % 64);
         if (e->starts[g / 64] & bit)
@@ -115,7 +119,7 @@ int hp_blockidx_build(hp_blockidx_t *ix, const hp_block_t *blk, size_t n)
         e->starts[g / 64] |= bit;
         uint64_t last = ((blk[i].end - 1) >> PAGE_LOG) + 1;
         for (uint64_t k = key + 1; k <= last && k - key <= MAX_SPAN; k++)
-            page_of(ix, k, 1)->base = (uint32_t)i + 1; /* block i covers its start */
+            page_of(ix, k, &fresh)->base = (uint32_t)i + 1; /* block i covers its start */
     }
     return 0;
 }
@@ -125,7 +129,7 @@ long hp_blockidx_find(const hp_blockidx_t *ix, uintptr_t w)
     if (w < ix->lo || w >= ix->hi)
         return -1;
     size_t i;
-    const page_t *e = ix->npage ? page_of(ix, (w >> PAGE_LOG) + 1, 0) : NULL;
+    const page_t *e = ix->npage ? page_of(ix, (w >> PAGE_LOG) + 1, NULL) : NULL;
     if (!e || e->shared) {
         i = search(ix, w);
     } else {
