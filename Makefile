@@ -64,7 +64,9 @@ ANALYZER_LIB_OBJS := $(filter-out $(B)/obj/analyzer/main.o,$(ANALYZER_OBJS))
 SUPPORT_SRCS := $(wildcard tests/support/*.c)
 SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(B)/obj/%.o)
 
-PRELOAD_MODS := $(basename $(notdir $(PRELOAD_SRCS)))
+# Preload modules, header-only ones (countdown.h) included: their unit
+# tests build with -Ipreload.
+PRELOAD_MODS := $(sort $(basename $(notdir $(PRELOAD_SRCS) $(wildcard preload/*.h))))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_PRELOAD_SRCS := $(filter $(PRELOAD_MODS:%=tests/unit/test_%.c),$(UNIT_SRCS))
 UNIT_ANALYZER_SRCS := $(filter-out $(UNIT_PRELOAD_SRCS),$(UNIT_SRCS))

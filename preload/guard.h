@@ -40,10 +40,12 @@ static inline void hp_guard_enter(void)
     t->guard++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (outer) {
-        t->held = t->countdown;
+        /* One exchange: a signal handler's take lands either in the parked
+         * word or on the guarded one, never between (the word counts
+         * malloc's fast calls, countdown.h). */
+        t->held = __atomic_exchange_n(&t->countdown, HP_TLS_GUARDED, __ATOMIC_RELAXED);
         t->fmask_held = t->fmask;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        t->countdown = HP_TLS_GUARDED;
         t->fmask = 0;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }

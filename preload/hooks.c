@@ -81,12 +81,13 @@ static inline void *counted_after(int fn, void *p, size_t n)
     return UNLIKELY(!p) ? p : hp_tbuf_alloc(fn, p, n);
 }
 
-/* The result p of a call whose n bytes crossed the countdown before it:
- * sampled, or the bytes given back when the call failed. */
+/* The result p of a call whose n bytes crossed the countdown before it
+ * (take hp_cd_take(n)): sampled, or the take given back when the call
+ * failed. */
 static inline void *crossed_before(int fn, void *p, size_t n)
 {
     if (UNLIKELY(!p)) {
-        hp_tbuf_untake(n);
+        hp_tbuf_untake(hp_cd_take(n));
         return p;
     }
     return hp_tbuf_alloc_slow(fn, p, n);
@@ -98,18 +99,21 @@ __attribute__((noinline)) static void *malloc_exact(size_t n)
     return counted_after(HP_FN_MALLOC, hp_real.malloc(n), n);
 }
 
+/* The call part of the fast take goes back first: the slow half counts
+ * the call itself. */
 __attribute__((noinline)) static void *malloc_crossed(size_t n)
 {
+    hp_tbuf_untake(1);
     return crossed_before(HP_FN_MALLOC, hp_real.malloc(n), n);
 }
 
+/* The take counts the call and its bytes too (countdown.h). */
 HP_EXPORT void *malloc(size_t n)
 {
     if (NOT_TAIL(n))
         return malloc_exact(n);
-    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
+    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, hp_cd_malloc_take(n))))
         return malloc_crossed(n);
-    hp_tbuf_count(HP_FN_MALLOC, n);
     return hp_real.malloc(n);
 }
 
@@ -129,7 +133,7 @@ HP_EXPORT void *calloc(size_t nmemb, size_t size)
     size_t n;
     if (UNLIKELY(__builtin_mul_overflow(nmemb, size, &n)) || NOT_TAIL(n))
         return calloc_exact(nmemb, size);
-    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
+    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, hp_cd_take(n))))
         return calloc_crossed(nmemb, size);
     hp_tbuf_count(HP_FN_CALLOC, n);
     return hp_real.calloc(nmemb, size);
@@ -263,7 +267,7 @@ HP_EXPORT void *realloc(void *p, size_t n)
 {
     if (UNLIKELY(!hp_tbuf_free_fast(p)) || NOT_TAIL(n))
         return realloc_slow(p, n);
-    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, n)))
+    if (UNLIKELY(hp_tbuf_take_nz(&hp_tls.countdown, hp_cd_take(n))))
         return realloc_crossed(p, n);
     hp_tbuf_add(&hp_tls.counters.calls[HP_FN_FREE], 1);
     hp_tbuf_count(HP_FN_REALLOC, n);

@@ -8,9 +8,11 @@
  * each busy flag to drop before reading the buffer (a Dekker handshake with
  * seq_cst fences on both sides; the wait is bounded and a thread that stays
  * busy is skipped). The exact counters live in the owner's TLS block (the
- * hot path adds to them with no pointer to follow); the record holds their
- * address, which the owner switches to a copy in the record, inside the
- * busy bracket, before its thread (and TLS block) goes away. Counters are
+ * hot path adds to them with no pointer to follow), malloc's fast calls in
+ * its countdown word (countdown.h) until a slow path settles them; the
+ * record holds their address, which the owner switches to a copy in the
+ * record, inside the busy bracket, before its thread (and TLS block) goes
+ * away. The exit flush reads a live thread's word too. Counters are
  * emitted as deltas since the last HP_REC_COUNTERS of that record, so the
  * process totals are always the sum of all counter records (see
  * docs/trace-format.md).
@@ -147,14 +149,97 @@ static int in_final_exit(void)
     return (int)(mask >> (__SIGRTMIN - 1) & 1);
 }
 
+/* ---- the countdown word (countdown.h) ---- */
+
+/* A draw that never comes: mode 0 and threads that do not record. */
+#define CD_NEVER ((int64_t)1 << 62)
+
+/* The explicit sum of counters c with t's correction: bytes counted by
+ * calls that are not fast mallocs, less those not taken from the word
+ * (modulo 2^64). */
+static uint64_t cd_explicit(const hp_counters_t *c, const hp_tls_t *t)
+{
+    uint64_t e = 0;
+    for (int i = 0; i < HP_FN_COUNT; i++)
+        e += c->bytes[i];
+    return e - __atomic_load_n(&t->untaken, __ATOMIC_RELAXED);
+}
+
+/* Moves what the calling thread's word counted since its last settle into
+ * its counters. Under the guard: the word is hp_tls.held. The word's new
+ * base goes first, so an exit flush reading meanwhile (cd_pending) comes
+ * out short, which the next reading makes up, never long. */
+static void cd_settle(void)
+{
+    hp_tls_t *t = &hp_tls;
+    uint64_t e = cd_explicit(&t->counters, t), calls, bytes;
+    (void)hp_cd_split(t->armed, t->held, e - t->seen, &calls, &bytes);
+    __atomic_store_n(&t->armed, t->held, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->seen, e + bytes, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    hp_tbuf_add(&t->counters.calls[HP_FN_MALLOC], calls);
+    hp_tbuf_add(&t->counters.bytes[HP_FN_MALLOC], bytes);
+}
+
+/* Starts counting the word afresh after the counters were cleared: what it
+ * counted since its last settle is forgotten. Under the guard. */
+static void cd_restart(void)
+{
+    hp_tls_t *t = &hp_tls;
+    t->untaken = 0;
+    __atomic_store_n(&t->armed, t->held, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->seen, cd_explicit(&t->counters, t), __ATOMIC_RELAXED);
+}
+
+/* Settles, then arms the word with a draw of `bytes` (0 .. 2^62) to go.
+ * Under the guard. */
+static void cd_arm(int64_t bytes)
+{
+    hp_tls_t *t = &hp_tls;
+    cd_settle();
+    t->held = hp_cd_arm(bytes, &t->carry);
+    __atomic_store_n(&t->armed, t->held, __ATOMIC_RELAXED);
+}
+
+/* hp_cd_crosses for the calling thread's word, arming what is left when
+ * the allocation does not cross. Under the guard. */
+static int cd_crosses(int64_t rest)
+{
+    hp_tls_t *t = &hp_tls;
+    int64_t left;
+    if (hp_cd_crosses(t->held, t->carry, rest, &left))
+        return 1;
+    if (t->carry || rest)
+        cd_arm(left);
+    return 0;
+}
+
+/* Another thread's word, read while the owner may run on, for counters c
+ * read from it just before: the malloc fast calls and bytes the word
+ * counted since its last settle, or none when the reading is not plausible
+ * (countdown.h). A settle in between makes the reading short (cd_settle). */
+static void cd_pending(const hp_tls_t *t, const hp_counters_t *c, uint64_t *calls,
+                       uint64_t *bytes)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint64_t e = cd_explicit(c, t) - __atomic_load_n(&t->seen, __ATOMIC_RELAXED);
+    int64_t armed = __atomic_load_n(&t->armed, __ATOMIC_RELAXED);
+    uint32_t g = __atomic_load_n(&t->guard, __ATOMIC_RELAXED);
+    int64_t w = __atomic_load_n((g & HP_TLS_DEPTH) ? &t->held : &t->countdown, __ATOMIC_RELAXED);
+    if (hp_cd_split(armed, w, e, calls, bytes) != 0)
+        *calls = *bytes = 0;
+}
+
 /* Moves the calling thread's counts to `late`. */
 static void count_late(void)
 {
+    cd_settle();
     for (int i = 0; i < HP_FN_COUNT; i++) {
         __atomic_add_fetch(&late.calls[i], hp_tls.counters.calls[i], __ATOMIC_RELAXED);
         __atomic_add_fetch(&late.bytes[i], hp_tls.counters.bytes[i], __ATOMIC_RELAXED);
     }
     memset(&hp_tls.counters, 0, sizeof hp_tls.counters);
+    cd_restart();
 }
 
 /* ---- stack table ---- */
@@ -478,20 +563,38 @@ static uint32_t pair_id(hp_thread_t *th, uint64_t size, uint32_t stack, int *fre
     return (uint32_t)id;
 }
 
+/* What a counter grew by since *emitted, which it then becomes. A counter
+ * read from a running thread may come out ahead of what it settles to (a
+ * take seen before its count, countdown.h): it never goes back. */
+static uint64_t grown(uint64_t now, uint64_t *emitted)
+{
+    if (now <= *emitted)
+        return 0;
+    uint64_t d = now - *emitted;
+    *emitted = now;
+    return d;
+}
+
 static void emit_counters(hp_thread_t *th)
 {
     uint64_t calls[HP_FN_COUNT], bytes[HP_FN_COUNT];
     int any = 0;
-    hp_counters_t *c = __atomic_load_n(&th->live, __ATOMIC_SEQ_CST); /* see thread_exit */
+    hp_counters_t now, *c = __atomic_load_n(&th->live, __ATOMIC_SEQ_CST); /* see thread_exit */
     for (int i = 0; i < HP_FN_COUNT; i++) {
-        calls[i] = __atomic_load_n(&c->calls[i], __ATOMIC_RELAXED);
-        bytes[i] = __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
-        uint64_t dc = calls[i] - th->emitted.calls[i], db = bytes[i] - th->emitted.bytes[i];
-        any |= dc != 0 || db != 0;
-        th->emitted.calls[i] = calls[i];
-        th->emitted.bytes[i] = bytes[i];
-        calls[i] = dc;
-        bytes[i] = db;
+        now.calls[i] = __atomic_load_n(&c->calls[i], __ATOMIC_RELAXED);
+        now.bytes[i] = __atomic_load_n(&c->bytes[i], __ATOMIC_RELAXED);
+    }
+    hp_tls_t *owner = (hp_tls_t *)th->tls;
+    if (c == &owner->counters) { /* a live thread: its word counts too */
+        uint64_t fast_calls, fast_bytes;
+        cd_pending(owner, &now, &fast_calls, &fast_bytes);
+        now.calls[HP_FN_MALLOC] += fast_calls;
+        now.bytes[HP_FN_MALLOC] += fast_bytes;
+    }
+    for (int i = 0; i < HP_FN_COUNT; i++) {
+        calls[i] = grown(now.calls[i], &th->emitted.calls[i]);
+        bytes[i] = grown(now.bytes[i], &th->emitted.bytes[i]);
+        any |= calls[i] != 0 || bytes[i] != 0;
     }
     if (!any)
         return;
@@ -514,7 +617,7 @@ static hp_thread_t *ensure_thread(void)
     if (st == HP_ST_RECORDING && (exiting || in_final_exit())) {
         exiting = 1;
         count_late();
-        hp_tls.held = 0; /* stays detached: each call comes back here */
+        cd_arm(0); /* stays detached: each call comes back here */
         return NULL;
     }
     if (st == HP_ST_RECORDING && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
@@ -523,7 +626,7 @@ static hp_thread_t *ensure_thread(void)
             if (__atomic_exchange_n(&attached_before, 1, __ATOMIC_ACQ_REL))
                 inserters_many(); /* before this thread's first insert */
             me = th;
-            hp_tls.held = hp_sampler_draw(&th->sampler);
+            cd_arm(hp_sampler_draw(&th->sampler));
             hp_tls.fmask_held = placing ? HP_PLACE_MASK : 0; /* 0: every free looks */
             hp_tls.guard &= ~HP_TLS_DETACHED;
             hp_init_thread_attached();
@@ -533,19 +636,20 @@ static hp_thread_t *ensure_thread(void)
     /* Initializing elsewhere: retry at the next call. Otherwise the thread
      * never samples and its frees stay on the fast path. */
     if (st == HP_ST_INITIALIZING) {
-        hp_tls.held = 0;
+        cd_arm(0);
     } else {
-        hp_tls.held = (int64_t)1 << 62;
+        cd_arm(CD_NEVER);
         hp_tls.fmask_held = HP_PLACE_MASK; /* nothing of this thread is recorded */
         hp_tls.guard &= ~HP_TLS_DETACHED;
     }
     return NULL;
 }
 
-/* Allocation calls this thread has counted (all functions but free). */
+/* Allocation calls this thread has counted (all functions but free), its
+ * word's included. Under the guard. */
 static uint64_t alloc_calls(void)
 {
-    uint64_t n = 0;
+    uint64_t n = ((uint64_t)hp_tls.armed - (uint64_t)hp_tls.held) & HP_CD_CALLS_MASK;
     for (int i = 0; i < HP_FN_COUNT; i++)
         n += i == HP_FN_FREE ? 0 : hp_tls.counters.calls[i];
     return n;
@@ -609,27 +713,40 @@ static inline __attribute__((always_inline)) void record_alloc(hp_thread_t *th, 
     hp_tls.last_calls = hp_tbuf_mode == 1 ? alloc_calls() : 0;
 }
 
-void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
+/*
+ * hp_tbuf_alloc_slow for an allocation of n bytes (a zero-byte one counts
+ * as one) that took `taken` of them from the word: the rest goes against
+ * the countdown here, in bytes (countdown.h).
+ */
+static void *alloc_slow_taken(int fn, void *p, size_t n, size_t taken)
 {
     hp_tls_t *t = &hp_tls;
-    if (t->guard & HP_TLS_DEPTH)
-        return p; /* the profiler's own allocation: forwarded only */
+    if (t->guard & HP_TLS_DEPTH) {
+        /* The profiler's own allocation: forwarded only. Its take moved the
+         * parked word; put it back before a long run of them overflows it. */
+        if (t->countdown < HP_TLS_GUARDED)
+            t->countdown = HP_TLS_GUARDED;
+        return p;
+    }
     int saved_errno = errno; /* a successful call must not change errno */
     hp_guard_enter();        /* from here on the countdown is t->held */
     hp_tbuf_add(&t->counters.calls[fn], 1);
     hp_tbuf_add(&t->counters.bytes[fn], n);
+    hp_tbuf_add(&t->untaken, n - taken);
+    int64_t want = n == 0 ? 1 : n < (size_t)CD_NEVER ? (int64_t)n : CD_NEVER;
+    int64_t rest = want - (int64_t)taken;
     hp_thread_t *th = self();
     if (!th) {
-        th = ensure_thread();
+        th = ensure_thread(); /* arms a fresh draw: the whole block goes against it */
         if (!th)
             goto out;
-        /* Fresh countdown: does this block cross it? */
-        if (!hp_tbuf_take(&t->held, n))
-            goto out;
+        rest = want;
     }
+    if (!cd_crosses(rest))
+        goto out;
     int mode = __atomic_load_n(&hp_tbuf_mode, __ATOMIC_ACQUIRE);
     if (mode == 0) {
-        t->held = (int64_t)1 << 62;
+        cd_arm(CD_NEVER);
         goto out;
     }
     if (placing && ((uintptr_t)p & HP_PLACE_MASK)) {
@@ -641,10 +758,27 @@ void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
     }
     record_alloc(th, p, n);
 drawn:
-    t->held = mode == 2 ? 0 : hp_sampler_draw(&th->sampler);
+    cd_arm(mode == 2 ? 0 : hp_sampler_draw(&th->sampler));
 out:
     hp_guard_leave();
     errno = saved_errno;
+    return p;
+}
+
+void *hp_tbuf_alloc_slow(int fn, void *p, size_t n)
+{
+    return alloc_slow_taken(fn, p, n, n);
+}
+
+void *hp_tbuf_alloc_odd(int fn, void *p, size_t n)
+{
+    if (n >= HP_CD_BIG)
+        return alloc_slow_taken(fn, p, n, 0);
+    /* A zero-byte block takes one byte, so it can be sampled, and counts none. */
+    if (hp_tbuf_take_nz(&hp_tls.countdown, hp_cd_take(1)))
+        return alloc_slow_taken(fn, p, 0, 1);
+    hp_tbuf_add(&hp_tls.untaken, (uint64_t)-1);
+    hp_tbuf_count(fn, 0);
     return p;
 }
 
@@ -786,6 +920,7 @@ int hp_tbuf_thread_exit(void)
     hp_thread_t *th = self();
     if (!th)
         return 0;
+    cd_settle();
     uint64_t act = 0;
     for (int i = 0; i < HP_FN_COUNT; i++)
         act += hp_tls.counters.calls[i];
@@ -817,6 +952,8 @@ int hp_tbuf_thread_exit(void)
     exiting = 1;
     memset(&hp_tls.counters, 0, sizeof hp_tls.counters); /* in th->final now */
     hp_tls.held = 0;
+    hp_tls.carry = 0;
+    cd_restart();
     hp_tls.fmask_held = 0;
     hp_tls.guard |= HP_TLS_DETACHED;
     if (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
@@ -856,6 +993,7 @@ void hp_tbuf_postfork_child(void)
         }
     }
     memset(&hp_tls.counters, 0, sizeof hp_tls.counters);
+    cd_restart(); /* fork runs under the guard (init.c) */
     if (self_th) {
         self_th->live = &hp_tls.counters;
         self_th->tid = (uint32_t)syscall(SYS_gettid);

@@ -5,8 +5,10 @@
  * registered in a global lock-free list so exit() from any thread can flush
  * it) holding the address of its exact counters (kept in its TLS block),
  * its sampler, a cache of the pairs it defined and a 1 MiB buffer of
- * encoded records. The hot path is inline here: a countdown subtraction
- * with its branch and two counter adds, all on the initial-exec TLS block.
+ * encoded records. The hot path is inline here: a subtraction from the
+ * countdown word (countdown.h) with its branch, which counts malloc's fast
+ * calls too, and for the other functions two counter adds, all on the
+ * initial-exec TLS block.
  * Everything else (attaching a thread, sampling, stacks, records, flushing)
  * is out of line in tbuf.c and runs under the reentrancy guard.
  */
@@ -17,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "countdown.h"
 #include "heapprof/trace_format.h"
 #include "liveset.h"
 
@@ -35,8 +38,10 @@ typedef struct hp_counters_s {
 
 /* hp_tls.countdown while the guard is held (the real one waits in
  * hp_tls.held): every allocation then crosses it, so the allocation hot
- * path needs no separate guard test. Far from both overflow ends. */
-#define HP_TLS_GUARDED (INT64_MIN / 4)
+ * path needs no separate guard test. 2^61 below any real word
+ * (countdown.h) and as far above the overflow end; the slow path puts a
+ * parked word back here when guarded calls have moved it. */
+#define HP_TLS_GUARDED (INT64_MIN + ((int64_t)1 << 61))
 
 /*
  * Where sampled blocks sit. In sampled mode (RATE >= HP_PLACE_MIN_RATE) a
@@ -67,11 +72,15 @@ typedef struct hp_counters_s {
  * the thread.
  */
 typedef struct hp_tls_s {
-    int64_t countdown;      /* bytes until the next sample, or HP_TLS_GUARDED */
+    int64_t countdown;      /* the countdown word (countdown.h), or HP_TLS_GUARDED */
     uint32_t guard;         /* depth | HP_TLS_DETACHED */
     uint32_t unused;
     int64_t held;           /* the countdown while guarded */
-    hp_counters_t counters; /* this thread's exact counts */
+    hp_counters_t counters; /* this thread's exact counts, but malloc's fast ones */
+    int64_t armed;          /* the word at its last settle (countdown.h) */
+    uint64_t seen;          /* the explicit sum at its last settle */
+    uint64_t untaken;       /* bytes counted less bytes taken, by explicit calls */
+    int64_t carry;          /* bytes of the last draw not armed yet */
     uintptr_t last_alloc;   /* latest recorded allocation (temporaries) */
     uint64_t last_calls;    /* allocation calls counted when it was made */
     uintptr_t fmask;        /* free()'s fast path: p & fmask != 0 (see below) */
@@ -101,26 +110,19 @@ static inline void hp_tbuf_add(uint64_t *m, uint64_t v)
 }
 
 /*
- * *cd -= n for n >= 1; returns non-zero when the result is <= 0. On x86-64
- * one subtract on memory, whose flags give the branch. The hooks' fast
- * paths call it directly, having sent n == 0 elsewhere.
+ * *cd -= k for k >= 1; returns non-zero when the result is <= 0. On x86-64
+ * one subtract on memory, whose flags give the branch. k is a take of the
+ * countdown word (countdown.h).
  */
-static inline int hp_tbuf_take_nz(int64_t *cd, uint64_t n)
+static inline int hp_tbuf_take_nz(int64_t *cd, uint64_t k)
 {
 #if defined(__x86_64__)
     int le;
-    __asm__("subq %2, %0" : "+m"(*cd), "=@ccle"(le) : "r"(n) : "cc");
+    __asm__("subq %2, %0" : "+m"(*cd), "=@ccle"(le) : "r"(k) : "cc");
     return le;
 #else
-    return (*cd -= (int64_t)n) <= 0;
+    return (*cd -= (int64_t)k) <= 0;
 #endif
-}
-
-/* The same for any n: a zero-byte request takes one byte, so it can be
- * sampled. (Not a subtract-with-borrow on memory, which costs more.) */
-static inline int hp_tbuf_take(int64_t *cd, uint64_t n)
-{
-    return hp_tbuf_take_nz(cd, n + (n == 0));
 }
 
 /* Non-zero when hp_tls.guard is (guard held or thread detached). */
@@ -136,13 +138,17 @@ static inline int hp_tbuf_held(void)
 }
 
 /*
- * Slow half of hp_tbuf_alloc, for an allocation p whose n bytes crossed the
+ * Slow half of hp_tbuf_alloc, for an allocation p of n bytes whose take
+ * (hp_cd_take(n); a fast malloc's call part given back first) crossed the
  * countdown: attaching, guarded calls, samples. Returns the block to hand
  * to the caller: p, or in sampled mode a copy of it at its place
  * (HP_PLACE_MASK) when it is recorded. The copy keeps what the caller may
  * rely on: zeroes for calloc, the first n bytes for realloc.
  */
 void *hp_tbuf_alloc_slow(int fn, void *p, size_t n);
+
+/* The same for n == 0 and n >= HP_CD_BIG, before any take. */
+void *hp_tbuf_alloc_odd(int fn, void *p, size_t n);
 
 /* Counts a call of fn for n bytes. */
 static inline void hp_tbuf_count(int fn, size_t n)
@@ -160,16 +166,18 @@ static inline void hp_tbuf_count(int fn, size_t n)
  */
 static inline void *hp_tbuf_alloc(int fn, void *p, size_t n)
 {
-    if (__builtin_expect(hp_tbuf_take(&hp_tls.countdown, n), 0))
+    if (__builtin_expect(n - 1 >= HP_CD_BIG - 1, 0))
+        return hp_tbuf_alloc_odd(fn, p, n);
+    if (__builtin_expect(hp_tbuf_take_nz(&hp_tls.countdown, hp_cd_take(n)), 0))
         return hp_tbuf_alloc_slow(fn, p, n);
     hp_tbuf_count(fn, n);
     return p;
 }
 
-/* Gives back what hp_tbuf_take took for an allocation that then failed. */
-static inline void hp_tbuf_untake(size_t n)
+/* Gives back take k of an allocation that then failed. */
+static inline void hp_tbuf_untake(uint64_t k)
 {
-    hp_tls.countdown += n ? (int64_t)n : 1;
+    hp_tbuf_add((uint64_t *)&hp_tls.countdown, k);
 }
 
 /*
