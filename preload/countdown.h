@@ -22,7 +22,9 @@
  * "Explicit" below is that running sum: the bytes counted by calls that are
  * not fast mallocs, corrected (hp_tls.untaken) where a call took other
  * than it counted (a zero-byte block takes one byte; a huge one takes
- * none from the word, its slow path settles it).
+ * none from the word, its slow path settles it). So every explicit call
+ * grows the sum by exactly what it took from the word, and when the word's
+ * call part did not move, neither did malloc's fast bytes.
  */
 #ifndef HP_PRELOAD_COUNTDOWN_H
 #define HP_PRELOAD_COUNTDOWN_H
@@ -90,6 +92,17 @@ static inline int hp_cd_crosses(int64_t w, int64_t carry, int64_t rest, int64_t 
     }
     *left = hp_cd_left(w) + carry - rest;
     return *left <= 0;
+}
+
+/* When no fast malloc took from a word since it was armed at `armed` (its
+ * call part did not move), returns 1 and sets *explicit_bytes to what the
+ * explicit sum grew by meanwhile: all the word lost. Else returns 0. The
+ * settle of full mode, cheaper than summing the counters. */
+static inline int hp_cd_quiet(int64_t armed, int64_t w, int64_t *explicit_bytes)
+{
+    int64_t d = (int64_t)((uint64_t)armed - (uint64_t)w);
+    *explicit_bytes = d >> HP_CD_SHIFT; /* may be < 0: a give-back after a settle */
+    return (d & (int64_t)HP_CD_CALLS_MASK) == 0;
 }
 
 /*

@@ -172,6 +172,12 @@ static uint64_t cd_explicit(const hp_counters_t *c, const hp_tls_t *t)
 static void cd_settle(void)
 {
     hp_tls_t *t = &hp_tls;
+    int64_t grew;
+    if (hp_cd_quiet(t->armed, t->held, &grew)) { /* in full mode, every time */
+        __atomic_store_n(&t->armed, t->held, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->seen, t->seen + (uint64_t)grew, __ATOMIC_RELAXED);
+        return;
+    }
     uint64_t e = cd_explicit(&t->counters, t), calls, bytes;
     (void)hp_cd_split(t->armed, t->held, e - t->seen, &calls, &bytes);
     __atomic_store_n(&t->armed, t->held, __ATOMIC_RELAXED);
@@ -732,7 +738,8 @@ static void *alloc_slow_taken(int fn, void *p, size_t n, size_t taken)
     hp_guard_enter();        /* from here on the countdown is t->held */
     hp_tbuf_add(&t->counters.calls[fn], 1);
     hp_tbuf_add(&t->counters.bytes[fn], n);
-    hp_tbuf_add(&t->untaken, n - taken);
+    if (n != taken) /* zero-byte and huge blocks */
+        hp_tbuf_add(&t->untaken, n - taken);
     int64_t want = n == 0 ? 1 : n < (size_t)CD_NEVER ? (int64_t)n : CD_NEVER;
     int64_t rest = want - (int64_t)taken;
     hp_thread_t *th = self();
