@@ -44,6 +44,9 @@
  * far below. */
 #define HP_CD_BIG ((size_t)1 << 29)
 
+/* Every real word is above this, a parked one (guard.h) below. */
+#define HP_CD_REAL_MIN (-((int64_t)1 << 62))
+
 /* What a fast malloc of n (1 .. HP_CD_BIG - 1) bytes subtracts. */
 static inline uint64_t hp_cd_malloc_take(size_t n)
 {

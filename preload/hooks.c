@@ -83,11 +83,13 @@ static inline void *counted_after(int fn, void *p, size_t n)
 
 /* The result p of a call whose n bytes crossed the countdown before it
  * (take hp_cd_take(n)): sampled, or the take given back when the call
- * failed. */
+ * failed. Not to a parked word (a guarded call): it would drift up from
+ * where every call crosses it. */
 static inline void *crossed_before(int fn, void *p, size_t n)
 {
     if (UNLIKELY(!p)) {
-        hp_tbuf_untake(hp_cd_take(n));
+        if (hp_tls.countdown >= HP_CD_REAL_MIN)
+            hp_tbuf_untake(hp_cd_take(n));
         return p;
     }
     return hp_tbuf_alloc_slow(fn, p, n);

@@ -205,9 +205,13 @@ static void test_countdown_parked_word_is_implausible(void **state)
         int64_t moved = HP_TLS_GUARDED - 1000 * (int64_t)hp_cd_malloc_take(65535);
         assert_int_equal(hp_cd_split(armed[i], moved, 0, &calls, &bytes), -1);
     }
-    /* A real word at its extremes is plausible. */
+    /* A real word at its extremes is plausible, and told from a parked one. */
     int64_t w = hp_cd_word(HP_CD_ARM_MAX) - (int64_t)hp_cd_take(HP_CD_ARM_MAX) -
                 (int64_t)hp_cd_take(HP_CD_BIG - 1);
+    assert_true(w >= HP_CD_REAL_MIN);
+    assert_true(hp_cd_word(1) - (int64_t)hp_cd_take(HP_CD_BIG - 1) >= HP_CD_REAL_MIN);
+    assert_true(hp_cd_word(HP_CD_ARM_MAX) > 0);
+    assert_true(HP_TLS_GUARDED - 1000 * (int64_t)hp_cd_malloc_take(65535) < HP_CD_REAL_MIN);
     assert_int_equal(hp_cd_split(hp_cd_word(HP_CD_ARM_MAX), w, 0, &calls, &bytes), 0);
     assert_int_equal(calls, 0);
     assert_int_equal(bytes, (uint64_t)HP_CD_ARM_MAX + HP_CD_BIG - 1);
