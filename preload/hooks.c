@@ -72,6 +72,9 @@ static void *arena(size_t n, size_t align)
  */
 #define TAIL_MAX ((size_t)1 << 16)
 
+/* The fast takes are made in the word (countdown.h). */
+_Static_assert(TAIL_MAX <= HP_CD_BIG, "a fast take must fit the countdown word");
+
 /* n is 0 or TAIL_MAX or more: one compare (n - 1 wraps for 0). */
 #define NOT_TAIL(n) UNLIKELY((n) - 1 >= TAIL_MAX - 1)
 

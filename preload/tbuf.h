@@ -38,8 +38,8 @@ typedef struct hp_counters_s {
 
 /* hp_tls.countdown while the guard is held (the real one waits in
  * hp_tls.held): every allocation then crosses it, so the allocation hot
- * path needs no separate guard test. 2^61 below any real word
- * (countdown.h) and as far above the overflow end; the slow path puts a
+ * path needs no separate guard test. 2^62 below any real word
+ * (countdown.h) and 2^61 above the overflow end; the slow path puts a
  * parked word back here when guarded calls have moved it. */
 #define HP_TLS_GUARDED (INT64_MIN + ((int64_t)1 << 61))
 
