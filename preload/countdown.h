@@ -59,6 +59,15 @@ static inline uint64_t hp_cd_take(size_t n)
     return (uint64_t)n << HP_CD_SHIFT;
 }
 
+/* The bytes an allocation of n takes from the countdown: a zero-byte block
+ * takes one, so it can be sampled; at most 2^62, which no draw exceeds. */
+static inline int64_t hp_cd_want(size_t n)
+{
+    if (n == 0)
+        return 1;
+    return n < ((size_t)1 << 62) ? (int64_t)n : (int64_t)1 << 62;
+}
+
 /* The word armed with `bytes` (0 .. HP_CD_ARM_MAX) to go. */
 static inline int64_t hp_cd_word(int64_t bytes)
 {

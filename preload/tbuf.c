@@ -740,8 +740,7 @@ static void *alloc_slow_taken(int fn, void *p, size_t n, size_t taken)
     hp_tbuf_add(&t->counters.bytes[fn], n);
     if (n != taken) /* zero-byte and huge blocks */
         hp_tbuf_add(&t->untaken, n - taken);
-    int64_t want = n == 0 ? 1 : n < (size_t)CD_NEVER ? (int64_t)n : CD_NEVER;
-    int64_t rest = want - (int64_t)taken;
+    int64_t want = hp_cd_want(n), rest = want - (int64_t)taken;
     hp_thread_t *th = self();
     if (!th) {
         th = ensure_thread(); /* arms a fresh draw: the whole block goes against it */

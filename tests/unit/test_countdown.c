@@ -104,7 +104,7 @@ static uint64_t run_stream(uint64_t rate, int steps)
         uint64_t n = pick(&rnd);
         int fast = n >= 1 && n < 65536 && hp_sampler_next(&rnd) % 4 != 0;
         int failed = hp_sampler_next(&rnd) % 97 == 0;
-        int64_t want = n == 0 ? 1 : (int64_t)n;
+        int64_t want = hp_cd_want(n);
         int sampled;
         if (fast) {
             /* malloc's fast path: the take counts the call and bytes. */
